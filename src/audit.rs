@@ -1,0 +1,538 @@
+//! One `stowaway check`: inputs → scan → attribution → closure → findings → verdict.
+//!
+//! This module owns the order of the stages and the turning of raw hits into findings. Each
+//! stage lives in its own module and hands back plain data; nothing here prints.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+
+use anyhow::Result;
+use rayon::prelude::*;
+
+use crate::closure::cost::{self, Root};
+use crate::closure::disk::DiskStore;
+use crate::closure::nar_size::nar_size;
+use crate::closure::{info_file, nix, ClosureGraph};
+use crate::config::CheckConfig;
+use crate::findings::{
+    AuditError, Finding, Location, Reference, Report, Rule, Severity, Size, SizeSource, Skipped,
+    Summary, Verdict,
+};
+use crate::inputs::{self, io_message, Entry, Target};
+use crate::progress::Progress;
+use crate::scan::{Anchor, Hit, ScanBuffer, Scanner};
+use crate::store_path::StorePath;
+
+/// Locations kept per referenced path in one file; further occurrences are only counted.
+pub const MAX_LOCATIONS_PER_FILE: usize = 16;
+/// Distinct store paths recorded per file; past this the file is reported as cut short.
+pub const MAX_PATHS_PER_FILE: usize = 4096;
+
+/// What one file (or symlink) contributed.
+#[derive(Default)]
+struct FileScan {
+    target: usize,
+    rel: String,
+    /// Hits by (rule, hash), at most [`MAX_LOCATIONS_PER_FILE`] each, and the overflow count.
+    hits: BTreeMap<(Rule, String), (Vec<Hit>, u64)>,
+    bytes: u64,
+    /// True for a regular file that was read to the end.
+    read: bool,
+    error: Option<String>,
+}
+
+/// One referenced store path, gathered over all files.
+struct Gathered {
+    rule: Rule,
+    hash: String,
+    /// The name as the first hit spelled it (the graph's name wins when known).
+    name: String,
+    anchors: HashSet<Anchor>,
+    targets: HashSet<usize>,
+    locations: Vec<Location>,
+    more: u64,
+}
+
+/// Runs the audit.
+pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
+    let store_dir = config.store_dir.as_str();
+    let targets = inputs::resolve_targets(&config.paths, store_dir)?;
+    let target_paths: Vec<StorePath> = targets
+        .iter()
+        .filter_map(|t| t.store_path.clone())
+        .collect();
+
+    // The closure, when it can be known before the scan, supplies the bare hashes to look for.
+    let mut graph = match &config.closure_info {
+        Some(file) => Some(info_file::load(file, store_dir)?),
+        None if !target_paths.is_empty() && nix::available() => {
+            let paths: Vec<String> = target_paths
+                .iter()
+                .map(|p| p.to_path_string(store_dir))
+                .collect();
+            nix::path_info(&paths, store_dir).ok()
+        }
+        None => None,
+    };
+    let disk = if graph.is_none() {
+        DiskStore::open(store_dir)
+    } else {
+        None
+    };
+    let scanner = match (&graph, &disk) {
+        (Some(graph), _) => Scanner::new(store_dir, graph.hashes()),
+        (None, Some(disk)) => Scanner::new(store_dir, disk.hashes()),
+        (None, None) => Scanner::new(store_dir, []),
+    };
+
+    let entries = inputs::walk(&targets);
+    let scans: Vec<FileScan> = entries
+        .par_iter()
+        .map_init(ScanBuffer::default, |buffer, entry| {
+            scan_entry(&scanner, store_dir, entry, buffer, progress)
+        })
+        .flatten()
+        .collect();
+    progress.finish();
+
+    let gathered = gather(&targets, &scans);
+    let live: Vec<String> = gathered
+        .iter()
+        .filter(|g| g.rule != Rule::NukedReference)
+        .map(|g| g.hash.clone())
+        .collect();
+
+    // Otherwise the closure of what was found, from Nix or from the disk.
+    if graph.is_none() {
+        graph = closure_after_scan(store_dir, &scanner, disk.as_ref(), &target_paths, &live);
+    }
+
+    let self_hashes: HashSet<&str> = target_paths.iter().map(StorePath::hash).collect();
+    let root = graph
+        .as_ref()
+        .map(|g| root_of(g, &targets, &gathered, &self_hashes, store_dir));
+    let mut findings: Vec<Finding> = gathered
+        .into_iter()
+        .map(|g| finding(g, graph.as_ref(), &self_hashes, config, store_dir))
+        .collect();
+    price(&mut findings, graph.as_ref(), root.as_ref());
+    findings.sort_by(|a, b| {
+        let key = |f: &Finding| {
+            (
+                f.severity,
+                std::cmp::Reverse(f.size.and_then(|s| s.exclusive_bytes)),
+                f.reference.as_ref().map(|r| r.store_path.clone()),
+                f.rule,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+
+    let (closure_bytes, closure_bytes_without_failing) = match (&graph, &root) {
+        (Some(graph), Some(root)) => {
+            let failing: HashSet<&str> = findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
+                .collect();
+            (
+                cost::root_closure_bytes(graph, root, &HashSet::new()),
+                cost::root_closure_bytes(graph, root, &failing),
+            )
+        }
+        _ => (None, None),
+    };
+
+    let mut errors: Vec<AuditError> = entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Error { rel, message } => Some(AuditError {
+                path: rel.clone(),
+                message: message.clone(),
+            }),
+            _ => None,
+        })
+        .chain(scans.iter().filter_map(|s| {
+            s.error.as_ref().map(|message| AuditError {
+                path: s.rel.clone(),
+                message: message.clone(),
+            })
+        }))
+        .collect();
+    errors.sort();
+    let skipped = entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Skipped { rel, kind } => Some(Skipped {
+                path: rel.clone(),
+                kind,
+            }),
+            _ => None,
+        })
+        .collect();
+    let summary = Summary {
+        files_scanned: scans.iter().filter(|s| s.read).count() as u64,
+        bytes_scanned: scans.iter().map(|s| s.bytes).sum(),
+        references: findings
+            .iter()
+            .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
+            .collect::<HashSet<_>>()
+            .len() as u64,
+        closure_bytes,
+        closure_bytes_without_failing,
+    };
+    let verdict = if errors.is_empty() && findings.iter().all(|f| f.severity != Severity::Error) {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    Ok(Report {
+        targets: targets.iter().map(|t| t.given.clone()).collect(),
+        verdict,
+        complete: errors.is_empty(),
+        findings,
+        errors,
+        skipped,
+        summary,
+    })
+}
+
+/// Scans one entry: a file's bytes, or a symlink's target.
+fn scan_entry(
+    scanner: &Scanner,
+    store_dir: &str,
+    entry: &Entry,
+    buffer: &mut ScanBuffer,
+    progress: &Progress,
+) -> Option<FileScan> {
+    match entry {
+        Entry::File { target, path, rel } => {
+            let mut scan = FileScan {
+                target: *target,
+                rel: rel.clone(),
+                ..FileScan::default()
+            };
+            let opened = match inputs::open_regular(path) {
+                Ok(Some(opened)) => opened,
+                Ok(None) => {
+                    scan.error =
+                        Some("changed into a special file during the audit; not read".into());
+                    return Some(scan);
+                }
+                Err(err) => {
+                    scan.error = Some(io_message(Some(&err), ""));
+                    return Some(scan);
+                }
+            };
+            let (file, size) = opened;
+            let mut overflow = false;
+            let result = scanner.scan_reader(file.take(size), buffer, |hit| {
+                let rule = if crate::store_path::is_nuked_hash(hit.hash.as_bytes()) {
+                    Rule::NukedReference
+                } else {
+                    Rule::StoreReference
+                };
+                record(&mut scan.hits, rule, hit, &mut overflow);
+            });
+            match result {
+                Ok(bytes) => {
+                    scan.bytes = bytes;
+                    scan.read = true;
+                    progress.add(bytes);
+                }
+                Err(err) => {
+                    scan.error = Some(format!("read failed: {}", io_message(Some(&err), "")))
+                }
+            }
+            if overflow && scan.error.is_none() {
+                scan.error = Some(format!(
+                    "more than {MAX_PATHS_PER_FILE} distinct store paths; only the first are reported"
+                ));
+            }
+            Some(scan)
+        }
+        Entry::Symlink { target, rel, link } => {
+            let mut scan = FileScan {
+                target: *target,
+                rel: rel.clone(),
+                ..FileScan::default()
+            };
+            let text = link.as_os_str().as_bytes();
+            if !text.starts_with(format!("{store_dir}/").as_bytes()) {
+                return None;
+            }
+            let mut overflow = false;
+            for hit in scanner
+                .scan_bytes(text)
+                .into_iter()
+                .filter(|h| h.offset == 0)
+            {
+                let hit = Hit {
+                    offset: 0,
+                    excerpt: format!("{rel} -> {}", hit.excerpt),
+                    ..hit
+                };
+                record(&mut scan.hits, Rule::StoreSymlink, hit, &mut overflow);
+            }
+            Some(scan)
+        }
+        Entry::Skipped { .. } | Entry::Error { .. } => None,
+    }
+}
+
+/// Keeps a hit within the per-file caps.
+fn record(
+    hits: &mut BTreeMap<(Rule, String), (Vec<Hit>, u64)>,
+    rule: Rule,
+    hit: Hit,
+    overflow: &mut bool,
+) {
+    let key = (rule, hit.hash.clone());
+    if !hits.contains_key(&key) && hits.len() >= MAX_PATHS_PER_FILE {
+        *overflow = true;
+        return;
+    }
+    let (kept, more) = hits.entry(key).or_default();
+    if kept.len() < MAX_LOCATIONS_PER_FILE {
+        kept.push(hit);
+    } else {
+        *more += 1;
+    }
+}
+
+/// Groups the hits of every file by referenced path.
+fn gather(targets: &[Target], scans: &[FileScan]) -> Vec<Gathered> {
+    let mut by_path: BTreeMap<(Rule, String), Gathered> = BTreeMap::new();
+    for scan in scans {
+        for ((rule, hash), (hits, more)) in &scan.hits {
+            let gathered = by_path
+                .entry((*rule, hash.clone()))
+                .or_insert_with(|| Gathered {
+                    rule: *rule,
+                    hash: hash.clone(),
+                    name: String::new(),
+                    anchors: HashSet::new(),
+                    targets: HashSet::new(),
+                    locations: Vec::new(),
+                    more: 0,
+                });
+            gathered.targets.insert(scan.target);
+            gathered.more += more;
+            for hit in hits {
+                if gathered.name.is_empty() {
+                    gathered.name = hit.name.clone();
+                }
+                gathered.anchors.insert(hit.anchor);
+                gathered.locations.push(Location {
+                    target: targets[scan.target].given.clone(),
+                    file: scan.rel.clone(),
+                    offset: (*rule != Rule::StoreSymlink).then_some(hit.offset),
+                    subpath: hit.subpath.clone(),
+                    excerpt: hit.excerpt.clone(),
+                    anchor: match hit.anchor {
+                        Anchor::StoreDir => "store-dir",
+                        Anchor::BareHash => "bare-hash",
+                        Anchor::KnownHash => "known-hash",
+                    },
+                });
+            }
+        }
+    }
+    by_path.into_values().collect()
+}
+
+/// The closure of what the scan found, when it was not known before: one batched
+/// `nix path-info` call if the paths exist, else the store on disk.
+fn closure_after_scan(
+    store_dir: &str,
+    scanner: &Scanner,
+    disk: Option<&DiskStore>,
+    target_paths: &[StorePath],
+    live: &[String],
+) -> Option<ClosureGraph> {
+    let disk = disk?;
+    let mut wanted: Vec<StorePath> = target_paths.to_vec();
+    wanted.extend(live.iter().filter_map(|hash| disk.get(hash).cloned()));
+    if wanted.is_empty() {
+        return Some(ClosureGraph::new(SizeSource::Disk));
+    }
+    if nix::available() {
+        let paths: Vec<String> = wanted.iter().map(|p| p.to_path_string(store_dir)).collect();
+        if let Ok(graph) = nix::path_info(&paths, store_dir) {
+            return Some(graph);
+        }
+    }
+    Some(disk.closure(scanner, &wanted))
+}
+
+/// The audited output as the root of the graph: each target that is a store path in the graph
+/// brings its recorded size and references; any other target is measured on disk and brings
+/// the references the scan found in it.
+fn root_of(
+    graph: &ClosureGraph,
+    targets: &[Target],
+    gathered: &[Gathered],
+    self_hashes: &HashSet<&str>,
+    store_dir: &str,
+) -> Root {
+    let mut root = Root {
+        own_bytes: Some(0),
+        edges: Vec::new(),
+    };
+    let mut counted: HashSet<&str> = HashSet::new();
+    for (index, target) in targets.iter().enumerate() {
+        match target.store_path.as_ref().and_then(|p| graph.get(p.hash())) {
+            Some(node) => {
+                if counted.insert(node.path.hash()) {
+                    root.own_bytes = root.own_bytes.map(|b| b + node.nar_size);
+                    root.edges.extend(node.references.iter().cloned());
+                }
+            }
+            None => {
+                let measured = match &target.store_path {
+                    Some(path) => nar_size(std::path::Path::new(&path.to_path_string(store_dir))),
+                    None => nar_size(&target.root),
+                };
+                root.own_bytes = match (root.own_bytes, measured) {
+                    (Some(b), Ok(m)) => Some(b + m),
+                    _ => None,
+                };
+            }
+        }
+        root.edges.extend(
+            gathered
+                .iter()
+                .filter(|g| g.rule != Rule::NukedReference && g.targets.contains(&index))
+                .map(|g| g.hash.clone()),
+        );
+    }
+    root.edges.retain(|h| !self_hashes.contains(h.as_str()));
+    root.edges.sort();
+    root.edges.dedup();
+    root
+}
+
+/// Turns one gathered path into a finding (sizes come later, in [`price`]).
+fn finding(
+    gathered: Gathered,
+    graph: Option<&ClosureGraph>,
+    self_hashes: &HashSet<&str>,
+    config: &CheckConfig,
+    store_dir: &str,
+) -> Finding {
+    let node = graph.and_then(|g| g.get(&gathered.hash));
+    let name = node
+        .map_or(gathered.name.as_str(), |n| n.path.name())
+        .to_string();
+    let nuked = gathered.rule == Rule::NukedReference;
+    let store_path = StorePath::new(&gathered.hash, &name).ok();
+    let package = store_path
+        .as_ref()
+        .map(StorePath::package)
+        .unwrap_or_default();
+    let reference = Reference {
+        store_path: format!("{store_dir}/{}-{name}", gathered.hash),
+        hash: gathered.hash.clone(),
+        name: name.clone(),
+        package: package.package.clone(),
+        version: package.version.clone(),
+        output: package.output.clone().unwrap_or_else(|| "out".to_string()),
+        platform: package.platform.clone(),
+        is_static: package.is_static,
+        deriver: node.and_then(|n| n.deriver.clone()),
+        nuked,
+    };
+    let only_bare = !gathered.anchors.contains(&Anchor::StoreDir);
+    let in_closure = graph.is_some_and(|g| g.contains(&gathered.hash));
+    let (mut severity, mut message, fix) = match gathered.rule {
+        Rule::NukedReference => (
+            Severity::Warning,
+            format!("nuked reference to {name}: costs nothing, but names a path that will not exist"),
+            Some("drop the path from the build instead of nuking it, or make sure nothing reads it at run time".to_string()),
+        ),
+        Rule::StoreSymlink => (
+            Severity::Error,
+            format!("symlink into the store: pulls in {name} and everything it references"),
+            Some("copy what the link points at into the output, or make the link relative".to_string()),
+        ),
+        Rule::StoreReference if only_bare && !in_closure && graph.is_some() => (
+            Severity::Warning,
+            format!("looks like the hash of {name}, but that path is not in the closure"),
+            None,
+        ),
+        Rule::StoreReference if only_bare && !in_closure => (
+            Severity::Error,
+            format!("probable reference to {name}: a bare store hash, without the store directory"),
+            Some("find what embeds this hash (a file name in a symbol table, a path built by string concatenation)".to_string()),
+        ),
+        Rule::StoreReference => (
+            Severity::Error,
+            format!("references {name}: its whole closure ships with this output"),
+            Some(format!(
+                "remove the path from the build output, or rewrite it with `remove-references-to -t {store_dir}/{}-{name}` if nothing needs it at run time",
+                gathered.hash
+            )),
+        ),
+    };
+    if self_hashes.contains(gathered.hash.as_str()) && !nuked {
+        severity = Severity::Info;
+        message = format!("refers to the audited output itself ({name}): costs nothing");
+    } else if severity == Severity::Error {
+        if let Some(glob) = config.allow.matching(&reference.package) {
+            severity = Severity::Info;
+            message = format!("{message} (allowed by --allow {glob:?})");
+        }
+    }
+    let mut locations = gathered.locations;
+    locations.sort();
+    Finding {
+        rule: gathered.rule,
+        severity,
+        message,
+        fix: if severity == Severity::Info {
+            None
+        } else {
+            fix
+        },
+        reference: Some(reference),
+        locations,
+        more_locations: gathered.more,
+        size: None,
+    }
+}
+
+/// Fills in each finding's sizes from the graph.
+fn price(findings: &mut [Finding], graph: Option<&ClosureGraph>, root: Option<&Root>) {
+    let hashes: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.rule != Rule::NukedReference)
+        .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
+        .collect();
+    let exclusive = match (graph, root) {
+        (Some(graph), Some(root)) => cost::exclusive_bytes(graph, root, &hashes),
+        _ => Default::default(),
+    };
+    for finding in findings.iter_mut() {
+        let Some(reference) = &finding.reference else {
+            continue;
+        };
+        if reference.nuked {
+            continue;
+        }
+        let known = graph.filter(|g| g.contains(&reference.hash));
+        finding.size = Some(match known {
+            Some(graph) => Size {
+                closure_bytes: cost::path_closure_bytes(graph, &reference.hash),
+                // A path the root does not reference (itself) comes out as 0: cutting nothing saves nothing.
+                exclusive_bytes: exclusive.get(&reference.hash).copied().flatten(),
+                source: graph.source,
+            },
+            None => Size {
+                closure_bytes: None,
+                exclusive_bytes: None,
+                source: SizeSource::Unknown,
+            },
+        });
+    }
+}

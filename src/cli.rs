@@ -1,0 +1,75 @@
+//! The command line as clap sees it: raw flags, before any validation.
+//!
+//! [`crate::config`] turns these into a checked configuration; nothing here touches the disk.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// A closure auditor for static binaries: finds every Nix store path that a build output
+/// still references, says whose it is and where it sits, and what it costs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stowaway",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit build outputs for store references (exit 0 pass, 1 fail, 2 could not audit).
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Files or directories to audit; a top-level symlink such as `result` is followed.
+    /// Default: ./result, what `nix build` leaves.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Accept references to packages whose name matches GLOB (repeatable), e.g. 'glibc*'.
+    #[arg(long, value_name = "GLOB")]
+    pub allow: Vec<String>,
+
+    /// Closure information: the JSON of `nix path-info --json --recursive --closure-size`
+    /// (any Nix version) or a structured-attrs `.attrs.json` with an exportReferencesGraph.
+    #[arg(long, value_name = "FILE")]
+    pub closure_info: Option<PathBuf>,
+
+    /// The Nix store directory [default: $NIX_STORE_DIR, else /nix/store].
+    #[arg(long, value_name = "DIR")]
+    pub store_dir: Option<String>,
+
+    /// When to colour the human report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Worker threads [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped by referenced path, largest saving first.
+    Human,
+    /// The `stowaway.report/1` contract (see README).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,78 @@
+//! The reference graph of the audited closure and where it comes from.
+//!
+//! A [`ClosureGraph`] maps each store path (by hash) to its NAR size, its references and its
+//! deriver. It is loaded, in order of preference, from a `--closure-info` file
+//! ([`info_file`]), from one batched `nix path-info` call ([`nix`]), or from the store on disk
+//! ([`disk`]); [`cost`] turns it into closure and exclusive sizes. This module does not scan
+//! the audited files.
+
+pub mod cost;
+pub mod disk;
+pub mod info_file;
+pub mod nar_size;
+pub mod nix;
+
+use std::collections::HashMap;
+
+use crate::findings::SizeSource;
+use crate::store_path::StorePath;
+
+/// One store path of the closure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub path: StorePath,
+    pub nar_size: u64,
+    /// Hashes of the paths it references (itself excluded).
+    pub references: Vec<String>,
+    pub deriver: Option<String>,
+}
+
+/// The reference graph: every node reachable from the audited output, keyed by hash.
+#[derive(Debug, Clone)]
+pub struct ClosureGraph {
+    pub source: SizeSource,
+    nodes: HashMap<String, Node>,
+}
+
+impl ClosureGraph {
+    /// An empty graph whose sizes will be attributed to `source`.
+    pub fn new(source: SizeSource) -> ClosureGraph {
+        ClosureGraph {
+            source,
+            nodes: HashMap::new(),
+        }
+    }
+
+    /// Adds a node, dropping a self-reference; a later node with the same hash replaces it.
+    pub fn insert(&mut self, mut node: Node) {
+        let hash = node.path.hash().to_string();
+        node.references.retain(|r| *r != hash);
+        node.references.sort();
+        node.references.dedup();
+        self.nodes.insert(hash, node);
+    }
+
+    /// Merges another graph's nodes into this one (same source).
+    pub fn extend(&mut self, other: ClosureGraph) {
+        for node in other.nodes.into_values() {
+            self.insert(node);
+        }
+    }
+
+    pub fn get(&self, hash: &str) -> Option<&Node> {
+        self.nodes.get(hash)
+    }
+
+    pub fn contains(&self, hash: &str) -> bool {
+        self.nodes.contains_key(hash)
+    }
+
+    /// Every hash in the graph: the candidates for a bare-hash search.
+    pub fn hashes(&self) -> impl Iterator<Item = &str> {
+        self.nodes.keys().map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}

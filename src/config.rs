@@ -1,0 +1,102 @@
+//! The checked configuration of one `stowaway check` run.
+//!
+//! Built from the raw flags of [`crate::cli`]: the store directory is settled, globs are
+//! compiled, the default target is applied. Every problem here means the audit cannot be done
+//! as asked (exit 2), so it is reported before any file is read.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::cli::{CheckArgs, ColorChoice, Format};
+use crate::scan::MAX_STORE_DIR_LEN;
+
+/// What `nix build` leaves behind, audited when no path is given.
+const DEFAULT_TARGET: &str = "result";
+
+/// Everything a check needs, validated.
+#[derive(Debug)]
+pub struct CheckConfig {
+    pub paths: Vec<PathBuf>,
+    pub store_dir: String,
+    pub closure_info: Option<PathBuf>,
+    pub allow: Allow,
+    pub format: Format,
+    pub color: bool,
+    pub threads: Option<usize>,
+}
+
+/// The `--allow` globs, matched against package names.
+#[derive(Debug, Default)]
+pub struct Allow {
+    patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl Allow {
+    pub fn new(patterns: &[String]) -> Result<Allow> {
+        let mut builder = GlobSetBuilder::new();
+        for pattern in patterns {
+            builder.add(Glob::new(pattern).with_context(|| format!("--allow {pattern:?}"))?);
+        }
+        Ok(Allow {
+            patterns: patterns.to_vec(),
+            set: builder.build()?,
+        })
+    }
+
+    /// The first pattern that accepts `package`.
+    pub fn matching(&self, package: &str) -> Option<&str> {
+        self.set
+            .matches(package)
+            .first()
+            .map(|&i| self.patterns[i].as_str())
+    }
+}
+
+impl CheckConfig {
+    pub fn from_args(args: CheckArgs) -> Result<CheckConfig> {
+        let store_dir = args
+            .store_dir
+            .or_else(|| {
+                std::env::var("NIX_STORE_DIR")
+                    .ok()
+                    .filter(|d| !d.is_empty())
+            })
+            .unwrap_or_else(|| "/nix/store".to_string());
+        let store_dir = store_dir.trim_end_matches('/').to_string();
+        if !store_dir.starts_with('/') || store_dir.len() > MAX_STORE_DIR_LEN {
+            bail!("store directory {store_dir:?} must be an absolute path of at most {MAX_STORE_DIR_LEN} bytes");
+        }
+        let paths = if args.paths.is_empty() {
+            if std::fs::symlink_metadata(DEFAULT_TARGET).is_err() {
+                bail!("no ./result here: run `nix build` first, or name what to audit (stowaway check PATH)");
+            }
+            vec![PathBuf::from(DEFAULT_TARGET)]
+        } else {
+            args.paths
+        };
+        if args.threads == Some(0) {
+            bail!("--threads must be at least 1");
+        }
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        Ok(CheckConfig {
+            paths,
+            store_dir,
+            closure_info: args.closure_info,
+            allow: Allow::new(&args.allow)?,
+            format: args.format,
+            color,
+            threads: args.threads,
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! Makes untrusted bytes safe to print: file names and excerpts come from files that strangers
+//! built, so they may hold terminal escapes, newlines or invalid UTF-8.
+//!
+//! Printable ASCII passes through, a backslash is doubled, every other byte becomes `\xNN`
+//! (valid UTF-8 beyond ASCII is kept). The result is one line with no control characters, and
+//! the original bytes can be recovered from it.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Escapes a byte string for display on one line.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                ' '..='~' => out.push(c),
+                c if c.is_control() || !c.is_ascii() && is_invisible(c) => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// Escapes a path for display.
+pub fn escape_path(path: &Path) -> String {
+    escape_bytes(path.as_os_str().as_bytes())
+}
+
+/// Characters that change how a line reads without showing: bidirectional overrides and
+/// zero-width marks.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_a_terminal_would_act_on() {
+        assert_eq!(escape_bytes(b"plain/name.txt"), "plain/name.txt");
+        assert_eq!(escape_bytes(b"a\nb\x1b[31mc"), "a\\x0ab\\x1b[31mc");
+        assert_eq!(escape_bytes(b"back\\slash"), "back\\\\slash");
+        assert_eq!(escape_bytes(b"bad\xffutf8"), "bad\\xffutf8");
+        assert_eq!(escape_bytes("caf\u{e9}".as_bytes()), "caf\u{e9}");
+        assert_eq!(escape_bytes("x\u{202e}y".as_bytes()), "x\\xe2\\x80\\xaey");
+    }
+}

@@ -1,0 +1,177 @@
+//! The result of an audit as plain data: findings, their places and costs, errors, skipped
+//! entries and the summary.
+//!
+//! Findings are values, never errors: every stage adds to these types and only the reporters
+//! read them. The field names are the JSON report contract (`stowaway.report/1`, documented in
+//! the README); later capabilities add fields but never rename these.
+
+use serde::Serialize;
+
+/// The stable id of what a finding is about. Used in every report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// A live reference to a store path inside a file.
+    StoreReference,
+    /// A reference whose hash was overwritten with `e`s (`remove-references-to`).
+    NukedReference,
+    /// A symbolic link whose target lies in the store.
+    StoreSymlink,
+}
+
+impl Rule {
+    /// The kebab-case id printed in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::StoreReference => "store-reference",
+            Rule::NukedReference => "nuked-reference",
+            Rule::StoreSymlink => "store-symlink",
+        }
+    }
+}
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// Where a size came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SizeSource {
+    /// A `--closure-info` file.
+    ClosureInfo,
+    /// `nix path-info`.
+    Nix,
+    /// The store on disk (NAR sizes and references computed from the files).
+    Disk,
+    /// No source had this path.
+    Unknown,
+}
+
+/// The store path a finding is about, attributed to its package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reference {
+    pub store_path: String,
+    pub hash: String,
+    pub name: String,
+    pub package: String,
+    pub version: Option<String>,
+    /// `out` when the name carries no output suffix.
+    pub output: String,
+    pub platform: Option<String>,
+    #[serde(rename = "static")]
+    pub is_static: bool,
+    pub deriver: Option<String>,
+    pub nuked: bool,
+}
+
+/// One place a reference sits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Location {
+    /// The target as given on the command line.
+    pub target: String,
+    /// Relative to the target directory; a file target's own name. Escaped (see README).
+    pub file: String,
+    /// Byte offset of the match; `null` for a symlink.
+    pub offset: Option<u64>,
+    pub subpath: String,
+    /// The match with printable context around it, escaped.
+    pub excerpt: String,
+    /// How the reference was recognised: `store-dir`, `bare-hash` or `known-hash`.
+    pub anchor: &'static str,
+}
+
+/// What a reference costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Size {
+    /// The referenced path's whole closure.
+    pub closure_bytes: Option<u64>,
+    /// What the audited closure would lose without this reference.
+    pub exclusive_bytes: Option<u64>,
+    pub source: SizeSource,
+}
+
+/// One thing the audit found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: Rule,
+    pub severity: Severity,
+    pub message: String,
+    pub fix: Option<String>,
+    pub reference: Option<Reference>,
+    pub locations: Vec<Location>,
+    /// Occurrences beyond the locations listed (the per-file cap).
+    pub more_locations: u64,
+    pub size: Option<Size>,
+}
+
+/// A file or directory that could not be read; the audit went on without it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AuditError {
+    pub path: String,
+    pub message: String,
+}
+
+/// An entry that was deliberately not opened (FIFO, socket, device).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub kind: &'static str,
+}
+
+/// Totals over the whole audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Summary {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    /// Distinct store paths referenced (live and nuked).
+    pub references: u64,
+    /// The audited output's whole closure, itself included.
+    pub closure_bytes: Option<u64>,
+    /// The closure if every failing reference were removed.
+    pub closure_bytes_without_failing: Option<u64>,
+}
+
+/// The outcome of the audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+/// Everything one audit produced: what the reporters print and the exit code is made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub targets: Vec<String>,
+    pub verdict: Verdict,
+    /// False when some file could not be read: a partial audit never passes silently.
+    pub complete: bool,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<AuditError>,
+    pub skipped: Vec<Skipped>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// The process exit code: 0 pass, 1 fail, 2 when the audit could not read everything.
+    pub fn exit_code(&self) -> i32 {
+        match (self.complete, self.verdict) {
+            (false, _) => 2,
+            (true, Verdict::Fail) => 1,
+            (true, Verdict::Pass) => 0,
+        }
+    }
+
+    /// The findings that make the verdict fail.
+    pub fn failing(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+    }
+}

@@ -1,0 +1,19 @@
+//! stowaway: a closure auditor for static binaries.
+//!
+//! It walks build outputs, finds every Nix store path they still reference (with the store
+//! directory, as a bare hash, or through a symlink), attributes each to its package, prices
+//! it in closure bytes, and turns that into a verdict. See `ARCHITECTURE.md` for the data flow:
+//! [`cli`] → [`config`] → [`inputs`] → [`scan`] → [`store_path`] → [`closure`] → [`audit`] →
+//! [`report`].
+
+pub mod audit;
+pub mod cli;
+pub mod closure;
+pub mod config;
+pub mod escape;
+pub mod findings;
+pub mod inputs;
+pub mod progress;
+pub mod report;
+pub mod scan;
+pub mod store_path;

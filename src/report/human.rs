@@ -1,0 +1,233 @@
+//! The human report: one block per referenced path, largest saving first, each with its
+//! places, its cost and what to do; totals and the verdict at the end.
+//!
+//! Colour is added only when asked (the caller decides from the terminal and `NO_COLOR`).
+//! Every string that came from a file was escaped before it got here.
+
+use std::io::{self, Write};
+
+use crate::findings::{Finding, Report, Severity, SizeSource, Verdict};
+
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+const BLUE: &str = "\x1b[34m";
+const GREEN: &str = "\x1b[32m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Sizes in binary units with one decimal: `512 B`, `24.6 KiB`, `51.2 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn size_or_unknown(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "unknown".to_string(), human_bytes)
+}
+
+/// Writes the human report.
+pub fn write(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
+    let p = Painter { color };
+    let many_targets = report.targets.len() > 1;
+    for finding in &report.findings {
+        write_finding(out, &p, finding, many_targets)?;
+    }
+    for error in &report.errors {
+        writeln!(
+            out,
+            "{}: {}: {}",
+            p.paint(RED, "error"),
+            error.path,
+            error.message
+        )?;
+    }
+    for skipped in &report.skipped {
+        writeln!(
+            out,
+            "{}: {} ({}, not opened)",
+            p.paint(DIM, "skipped"),
+            skipped.path,
+            skipped.kind
+        )?;
+    }
+    if !report.errors.is_empty() || !report.skipped.is_empty() {
+        writeln!(out)?;
+    }
+    write_totals(out, &p, report)
+}
+
+fn write_finding(
+    out: &mut dyn Write,
+    p: &Painter,
+    finding: &Finding,
+    many_targets: bool,
+) -> io::Result<()> {
+    let (label, style) = match finding.severity {
+        Severity::Error => ("error", RED),
+        Severity::Warning => ("warning", YELLOW),
+        Severity::Info => ("info", BLUE),
+    };
+    let title = match &finding.reference {
+        Some(r) => {
+            let mut facts = Vec::new();
+            if let Some(version) = &r.version {
+                facts.push(version.clone());
+            }
+            if r.output != "out" {
+                facts.push(format!("output {}", r.output));
+            }
+            if r.is_static {
+                facts.push("static".to_string());
+            }
+            if let Some(platform) = &r.platform {
+                facts.push(platform.clone());
+            }
+            if facts.is_empty() {
+                r.package.clone()
+            } else {
+                format!("{} ({})", r.package, facts.join(", "))
+            }
+        }
+        None => finding.message.clone(),
+    };
+    writeln!(
+        out,
+        "{}{} {}",
+        p.paint(&format!("{BOLD}{style}"), label),
+        p.paint(DIM, &format!("[{}]", finding.rule.id())),
+        p.paint(BOLD, &title)
+    )?;
+    writeln!(out, "  {}", finding.message)?;
+    if let Some(r) = &finding.reference {
+        writeln!(out, "  {}     {}", p.paint(DIM, "path"), r.store_path)?;
+        if let Some(deriver) = &r.deriver {
+            writeln!(out, "  {}  {}", p.paint(DIM, "deriver"), deriver)?;
+        }
+    }
+    if let Some(size) = finding.size {
+        let cost = match size.source {
+            SizeSource::Unknown => "unknown (no closure information for this path)".to_string(),
+            source => format!(
+                "saves {} if removed; its closure is {} ({})",
+                size_or_unknown(size.exclusive_bytes),
+                size_or_unknown(size.closure_bytes),
+                source_name(source)
+            ),
+        };
+        writeln!(out, "  {}     {}", p.paint(DIM, "cost"), cost)?;
+    }
+    for (n, location) in finding.locations.iter().enumerate() {
+        let place = match location.offset {
+            Some(offset) => format!("{}+{offset:#x}", location.file),
+            None => format!("{} (symlink)", location.file),
+        };
+        let place = if many_targets {
+            format!("{}/{place}", location.target)
+        } else {
+            place
+        };
+        let lead = if n == 0 { "at" } else { "  " };
+        writeln!(out, "  {}       {}", p.paint(DIM, lead), place)?;
+        writeln!(out, "           {}", p.paint(DIM, &location.excerpt))?;
+    }
+    if finding.more_locations > 0 {
+        writeln!(
+            out,
+            "           … and {} more in the same files",
+            finding.more_locations
+        )?;
+    }
+    if let Some(fix) = &finding.fix {
+        writeln!(out, "  {}      {}", p.paint(GREEN, "fix"), fix)?;
+    }
+    writeln!(out)
+}
+
+fn source_name(source: SizeSource) -> &'static str {
+    match source {
+        SizeSource::ClosureInfo => "from the closure-info file",
+        SizeSource::Nix => "from nix path-info",
+        SizeSource::Disk => "measured on disk",
+        SizeSource::Unknown => "unknown",
+    }
+}
+
+fn write_totals(out: &mut dyn Write, p: &Painter, report: &Report) -> io::Result<()> {
+    let s = &report.summary;
+    let count = |severity: Severity| {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    };
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    writeln!(
+        out,
+        "scanned {} files, {}; {} store paths referenced",
+        s.files_scanned,
+        human_bytes(s.bytes_scanned),
+        s.references
+    )?;
+    match (s.closure_bytes, s.closure_bytes_without_failing) {
+        (Some(whole), Some(without)) if errors > 0 => writeln!(
+            out,
+            "closure {}; {} without the failing references",
+            human_bytes(whole),
+            human_bytes(without)
+        )?,
+        (Some(whole), _) => writeln!(out, "closure {}", human_bytes(whole))?,
+        (None, _) => writeln!(
+            out,
+            "closure size unknown: no closure information (try --closure-info)"
+        )?,
+    }
+    let verdict = match (report.complete, report.verdict) {
+        (false, _) => p.paint(&format!("{BOLD}{RED}"), "INCOMPLETE"),
+        (true, Verdict::Fail) => p.paint(&format!("{BOLD}{RED}"), "FAIL"),
+        (true, Verdict::Pass) => p.paint(&format!("{BOLD}{GREEN}"), "PASS"),
+    };
+    let mut tail = format!("{errors} failing, {warnings} warnings");
+    if !report.errors.is_empty() {
+        tail.push_str(&format!(", {} unreadable", report.errors.len()));
+    }
+    writeln!(out, "{verdict}: {tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_nix_path_info_h() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(31104), "30.4 KiB");
+        assert_eq!(human_bytes(51 * 1024 * 1024 + 200 * 1024), "51.2 MiB");
+    }
+}

@@ -1,0 +1,43 @@
+//! The JSON report, `stowaway.report/1`.
+//!
+//! The wire format is the serde form of [`crate::findings::Report`] with a schema id and the
+//! tool's name and version in front. The README documents every field; later versions add
+//! fields and never rename or remove one. Strings that come from files (file names, excerpts)
+//! are escaped as described in [`crate::escape`], so the JSON is valid for any input.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::findings::Report;
+
+/// The schema id every JSON report starts with.
+pub const SCHEMA: &str = "stowaway.report/1";
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    schema: &'static str,
+    tool: Tool,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+/// Writes the report as pretty-printed JSON followed by a newline.
+pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let envelope = Envelope {
+        schema: SCHEMA,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        report,
+    };
+    serde_json::to_writer_pretty(&mut *out, &envelope).map_err(io::Error::from)?;
+    writeln!(out)
+}
