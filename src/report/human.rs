@@ -145,11 +145,14 @@ fn write_finding(
             Some(offset) => format!("{}+{offset:#x}", location.file),
             None => format!("{} (symlink)", location.file),
         };
-        let place = if many_targets {
+        let mut place = if many_targets {
             format!("{}/{place}", location.target)
         } else {
             place
         };
+        if !location.subpath.is_empty() {
+            place = format!("{place}  → {}", location.subpath);
+        }
         let lead = if n == 0 { "at" } else { "  " };
         writeln!(out, "  {}       {}", p.paint(DIM, lead), place)?;
         writeln!(out, "           {}", p.paint(DIM, &location.excerpt))?;
@@ -165,6 +168,15 @@ fn write_finding(
         writeln!(out, "  {}      {}", p.paint(GREEN, "fix"), fix)?;
     }
     writeln!(out)
+}
+
+/// `1 file`, `2 files`.
+fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 fn source_name(source: SizeSource) -> &'static str {
@@ -188,10 +200,10 @@ fn write_totals(out: &mut dyn Write, p: &Painter, report: &Report) -> io::Result
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     writeln!(
         out,
-        "scanned {} files, {}; {} store paths referenced",
-        s.files_scanned,
+        "scanned {} ({}); {} referenced",
+        plural(s.files_scanned, "file"),
         human_bytes(s.bytes_scanned),
-        s.references
+        plural(s.references, "store path")
     )?;
     match (s.closure_bytes, s.closure_bytes_without_failing) {
         (Some(whole), Some(without)) if errors > 0 => writeln!(
@@ -211,7 +223,7 @@ fn write_totals(out: &mut dyn Write, p: &Painter, report: &Report) -> io::Result
         (true, Verdict::Fail) => p.paint(&format!("{BOLD}{RED}"), "FAIL"),
         (true, Verdict::Pass) => p.paint(&format!("{BOLD}{GREEN}"), "PASS"),
     };
-    let mut tail = format!("{errors} failing, {warnings} warnings");
+    let mut tail = format!("{errors} failing, {}", plural(warnings as u64, "warning"));
     if !report.errors.is_empty() {
         tail.push_str(&format!(", {} unreadable", report.errors.len()));
     }

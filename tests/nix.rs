@@ -1,0 +1,247 @@
+//! Agreement with Nix: outputs built on the spot by the real `nix-build` (Debian's nix-bin,
+//! no sandbox) from fixtures/nix/fixtures.nix. For each, the store paths stowaway reports
+//! must equal `nix-store --query --references` and the sizes must equal `nix path-info`,
+//! whether stowaway asks `nix` or measures the store on disk. Nix must be installed: a
+//! missing `nix` fails these tests, it never skips them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// The outputs audited here, by attribute of fixtures.nix.
+const AUDITED: [&str; 8] = [
+    "app-static",
+    "hello-static",
+    "script",
+    "links",
+    "nuked",
+    "bare-hash",
+    "diamond",
+    "selfref",
+];
+
+const NIX_CONFIG: &str =
+    "sandbox = false\nbuild-users-group =\nsubstituters =\nexperimental-features = nix-command flakes";
+
+fn nix(program: &str) -> Command {
+    let mut command = Command::new(program);
+    if std::env::var_os("NIX_CONFIG").is_none() {
+        command.env("NIX_CONFIG", NIX_CONFIG);
+    }
+    command
+}
+
+fn stdout_of(command: &mut Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e} (nix is required: apt-get install nix-bin)"));
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// Builds every audited attribute once per test run; returns attribute → output path.
+fn outputs() -> &'static BTreeMap<String, String> {
+    static OUTPUTS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    OUTPUTS.get_or_init(|| {
+        let file = fixtures().join("nix/fixtures.nix");
+        let mut command = nix("nix-build");
+        command.arg(&file).arg("--no-out-link");
+        for attr in AUDITED {
+            command.args(["-A", attr]);
+        }
+        let paths: Vec<String> = stdout_of(&mut command)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(paths.len(), AUDITED.len(), "{paths:?}");
+        AUDITED.iter().map(|a| a.to_string()).zip(paths).collect()
+    })
+}
+
+fn references(path: &str) -> BTreeSet<String> {
+    stdout_of(nix("nix-store").args(["--query", "--references", path]))
+        .lines()
+        .filter(|r| *r != path)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `nix path-info --json --recursive --closure-size`, by path.
+fn path_infos(path: &str) -> BTreeMap<String, Value> {
+    let text =
+        stdout_of(nix("nix").args(["path-info", "--json", "--recursive", "--closure-size", path]));
+    match serde_json::from_str(&text).expect("path-info JSON") {
+        Value::Array(entries) => entries
+            .into_iter()
+            .map(|e| (e["path"].as_str().unwrap().to_string(), e))
+            .collect(),
+        Value::Object(map) => map.into_iter().collect(),
+        other => panic!("unexpected path-info: {other}"),
+    }
+}
+
+/// Runs the audit of `path`; with `disk`, `nix` is hidden from PATH so sizes come from disk.
+fn audit(path: &str, disk: bool) -> Value {
+    let empty = tempfile::tempdir().unwrap();
+    let mut command = stowaway();
+    command.args(["check", "--format", "json", path]);
+    if disk {
+        command.env("PATH", empty.path());
+    }
+    let run = run(&mut command);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{path}: exit {}: {}",
+        run.code,
+        run.stderr
+    );
+    let report = run.json();
+    assert_eq!(report["complete"], true);
+    report
+}
+
+/// Live references of a report (not nuked, not the output itself) → (finding).
+fn live<'a>(report: &'a Value, output: &str) -> BTreeMap<String, &'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["reference"]["nuked"] == false)
+        .filter(|f| f["reference"]["store_path"] != output)
+        .map(|f| {
+            (
+                f["reference"]["store_path"].as_str().unwrap().to_string(),
+                f,
+            )
+        })
+        .collect()
+}
+
+fn agree(disk: bool) -> usize {
+    let source = if disk { "disk" } else { "nix" };
+    let mut compared = 0;
+    for (attr, output) in outputs() {
+        let report = audit(output, disk);
+        let expected = references(output);
+        let found = live(&report, output);
+        assert_eq!(
+            found.keys().cloned().collect::<BTreeSet<_>>(),
+            expected,
+            "{attr}: references differ ({source})"
+        );
+        let infos = path_infos(output);
+        assert_eq!(
+            report["summary"]["closure_bytes"], infos[output]["closureSize"],
+            "{attr}: closure ({source})"
+        );
+        for (path, finding) in &found {
+            assert_eq!(finding["size"]["source"], source, "{attr}: {path}");
+            assert_eq!(
+                finding["size"]["closure_bytes"], infos[path]["closureSize"],
+                "{attr}: {path} ({source})"
+            );
+            compared += 1;
+        }
+        let expected_verdict = if expected.is_empty() { "pass" } else { "fail" };
+        assert_eq!(report["verdict"], expected_verdict, "{attr}");
+    }
+    compared
+}
+
+#[test]
+fn references_and_sizes_equal_what_nix_reports() {
+    let compared = agree(false);
+    assert!(compared >= 7, "compared {compared} references");
+}
+
+#[test]
+fn the_store_on_disk_gives_the_same_references_and_sizes_as_nix() {
+    let compared = agree(true);
+    assert!(compared >= 7, "compared {compared} references");
+}
+
+#[test]
+fn exclusive_sizes_match_the_graph_nix_reports() {
+    let output = &outputs()["diamond"];
+    let infos = path_infos(output);
+    let nar = |suffix: &str| {
+        infos
+            .iter()
+            .find(|(p, _)| p.ends_with(suffix))
+            .map(|(_, e)| e["narSize"].as_u64().unwrap())
+            .unwrap()
+    };
+    let report = audit(output, false);
+    let exclusive: BTreeMap<String, u64> = live(&report, output)
+        .values()
+        .map(|f| {
+            (
+                f["reference"]["package"].as_str().unwrap().to_string(),
+                f["size"]["exclusive_bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(exclusive["liba"], nar("-liba-1.0"));
+    assert_eq!(exclusive["libb"], nar("-libb-1.0"));
+    assert_eq!(exclusive["solo"], nar("-solo-0.3") + nar("-deep-2.0"));
+    assert_eq!(
+        report["summary"]["closure_bytes_without_failing"],
+        nar("-diamond-1.0"),
+        "removing every failing reference leaves the output alone"
+    );
+}
+
+#[test]
+fn a_self_reference_costs_nothing_and_never_fails() {
+    let output = &outputs()["selfref"];
+    let report = audit(output, false);
+    let own: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["reference"]["store_path"] == output.as_str())
+        .collect();
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0]["severity"], "info");
+    assert_eq!(own[0]["size"]["exclusive_bytes"], 0);
+    // With bash allowed, the self-reference alone passes.
+    let run = run(stowaway().args(["check", "--format", "json", "--allow", "bash", output]));
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn result_symlink_left_by_nix_build_is_audited_as_its_store_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixtures().join("nix/fixtures.nix");
+    stdout_of(
+        nix("nix-build")
+            .current_dir(dir.path())
+            .arg(&file)
+            .args(["-A", "app-static"]),
+    );
+    assert!(Path::new(&dir.path().join("result")).exists());
+    let run = run(stowaway()
+        .current_dir(dir.path())
+        .args(["check", "--format", "json"]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    let output = &outputs()["app-static"];
+    assert_eq!(report["targets"][0], "result");
+    assert_eq!(
+        report["summary"]["closure_bytes"],
+        path_infos(output)[output.as_str()]["closureSize"]
+    );
+    assert_eq!(
+        findings(&report, "store-reference")[0]["size"]["source"],
+        "nix"
+    );
+}
