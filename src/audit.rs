@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use anyhow::Result;
 use rayon::prelude::*;
 
-use crate::closure::cost::{self, Root};
+use crate::closure::cost::{self, Costs, Root};
 use crate::closure::disk::DiskStore;
 use crate::closure::nar_size::nar_size;
 use crate::closure::{info_file, nix, ClosureGraph};
@@ -116,7 +116,11 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .into_iter()
         .map(|g| finding(g, graph.as_ref(), &self_hashes, config, store_dir))
         .collect();
-    price(&mut findings, graph.as_ref(), root.as_ref());
+    let costs = graph
+        .as_ref()
+        .zip(root.as_ref())
+        .map(|(g, r)| cost::costs(g, r));
+    price(&mut findings, graph.as_ref(), costs.as_ref());
     findings.sort_by(|a, b| {
         let key = |f: &Finding| {
             (
@@ -137,8 +141,8 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
                 .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
                 .collect();
             (
-                cost::root_closure_bytes(graph, root, &HashSet::new()),
-                cost::root_closure_bytes(graph, root, &failing),
+                costs.as_ref().and_then(|c| c.closure_bytes),
+                cost::closure_without(graph, root, &failing),
             )
         }
         _ => (None, None),
@@ -181,6 +185,10 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
             .len() as u64,
         closure_bytes,
         closure_bytes_without_failing,
+        unknown_size_references: findings
+            .iter()
+            .filter(|f| f.size.is_some_and(|s| s.source == SizeSource::Unknown))
+            .count() as u64,
     };
     let verdict = if errors.is_empty() && findings.iter().all(|f| f.severity != Severity::Error) {
         Verdict::Pass
@@ -503,16 +511,7 @@ fn finding(
 }
 
 /// Fills in each finding's sizes from the graph.
-fn price(findings: &mut [Finding], graph: Option<&ClosureGraph>, root: Option<&Root>) {
-    let hashes: Vec<&str> = findings
-        .iter()
-        .filter(|f| f.rule != Rule::NukedReference)
-        .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
-        .collect();
-    let exclusive = match (graph, root) {
-        (Some(graph), Some(root)) => cost::exclusive_bytes(graph, root, &hashes),
-        _ => Default::default(),
-    };
+fn price(findings: &mut [Finding], graph: Option<&ClosureGraph>, costs: Option<&Costs>) {
     for finding in findings.iter_mut() {
         let Some(reference) = &finding.reference else {
             continue;
@@ -524,8 +523,10 @@ fn price(findings: &mut [Finding], graph: Option<&ClosureGraph>, root: Option<&R
         finding.size = Some(match known {
             Some(graph) => Size {
                 closure_bytes: cost::path_closure_bytes(graph, &reference.hash),
-                // A path the root does not reference (itself) comes out as 0: cutting nothing saves nothing.
-                exclusive_bytes: exclusive.get(&reference.hash).copied().flatten(),
+                // A path the root does not reference (itself) costs nothing to cut.
+                exclusive_bytes: costs
+                    .filter(|c| c.closure_bytes.is_some())
+                    .map(|c| c.exclusive.get(&reference.hash).copied().unwrap_or(0)),
                 source: graph.source,
             },
             None => Size {

@@ -131,10 +131,12 @@ pub struct Summary {
     pub bytes_scanned: u64,
     /// Distinct store paths referenced (live and nuked).
     pub references: u64,
-    /// The audited output's whole closure, itself included.
+    /// The audited output's whole closure, itself included (paths of unknown size left out).
     pub closure_bytes: Option<u64>,
     /// The closure if every failing reference were removed.
     pub closure_bytes_without_failing: Option<u64>,
+    /// Live references whose size no source knew; not counted in the closure sizes.
+    pub unknown_size_references: u64,
 }
 
 /// The outcome of the audit.

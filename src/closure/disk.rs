@@ -113,6 +113,7 @@ fn node(store_dir: &str, scanner: &Scanner, path: &StorePath) -> Option<Node> {
     Some(Node {
         path: path.clone(),
         nar_size,
+        closure_size: None,
         references: found.into_iter().collect(),
         deriver: None,
     })

@@ -115,6 +115,7 @@ fn node(path: &str, object: &Map<String, Value>, store_dir: &str) -> Result<Node
     Ok(Node {
         path: store_path,
         nar_size,
+        closure_size: object.get("closureSize").and_then(Value::as_u64),
         references,
         deriver,
     })

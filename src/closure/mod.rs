@@ -22,6 +22,8 @@ use crate::store_path::StorePath;
 pub struct Node {
     pub path: StorePath,
     pub nar_size: u64,
+    /// The closure size Nix recorded (`closureSize`), when the source has it.
+    pub closure_size: Option<u64>,
     /// Hashes of the paths it references (itself excluded).
     pub references: Vec<String>,
     pub deriver: Option<String>,
