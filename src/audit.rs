@@ -4,43 +4,24 @@
 //! stage lives in its own module and hands back plain data; nothing here prints.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use anyhow::Result;
-use rayon::prelude::*;
 
 use crate::closure::cost::{self, Costs, Root};
 use crate::closure::disk::DiskStore;
-use crate::closure::nar_size::nar_size;
+use crate::closure::nar_size::{self, nar_size};
 use crate::closure::{info_file, nix, ClosureGraph};
 use crate::config::CheckConfig;
+use crate::file_scan::{self, Outcome};
 use crate::findings::{
     AuditError, Finding, Location, Reference, Report, Rule, Severity, Size, SizeSource, Skipped,
     Summary, Verdict,
 };
-use crate::inputs::{self, io_message, Entry, Target};
+use crate::inputs::{self, Target};
 use crate::progress::Progress;
-use crate::scan::{Anchor, Hit, ScanBuffer, Scanner};
+use crate::scan::{Anchor, Scanner};
 use crate::store_path::StorePath;
-
-/// Locations kept per referenced path in one file; further occurrences are only counted.
-pub const MAX_LOCATIONS_PER_FILE: usize = 16;
-/// Distinct store paths recorded per file; past this the file is reported as cut short.
-pub const MAX_PATHS_PER_FILE: usize = 4096;
-
-/// What one file (or symlink) contributed.
-#[derive(Default)]
-struct FileScan {
-    target: usize,
-    rel: String,
-    /// Hits by (rule, hash), at most [`MAX_LOCATIONS_PER_FILE`] each, and the overflow count.
-    hits: BTreeMap<(Rule, String), (Vec<Hit>, u64)>,
-    bytes: u64,
-    /// True for a regular file that was read to the end.
-    read: bool,
-    error: Option<String>,
-}
 
 /// One referenced store path, gathered over all files.
 struct Gathered {
@@ -86,17 +67,8 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         (None, None) => Scanner::new(store_dir, []),
     };
 
-    let entries = inputs::walk(&targets);
-    let scans: Vec<FileScan> = entries
-        .par_iter()
-        .map_init(ScanBuffer::default, |buffer, entry| {
-            scan_entry(&scanner, store_dir, entry, buffer, progress)
-        })
-        .flatten()
-        .collect();
-    progress.finish();
-
-    let gathered = gather(&targets, &scans);
+    let outcomes = file_scan::scan_all(&scanner, store_dir, &targets, progress);
+    let gathered = gather(&targets, &outcomes);
     let live: Vec<String> = gathered
         .iter()
         .filter(|g| g.rule != Rule::NukedReference)
@@ -111,7 +83,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     let self_hashes: HashSet<&str> = target_paths.iter().map(StorePath::hash).collect();
     let root = graph
         .as_ref()
-        .map(|g| root_of(g, &targets, &gathered, &self_hashes, store_dir));
+        .map(|g| root_of(g, &targets, &outcomes, &gathered, &self_hashes, store_dir));
     let mut findings: Vec<Finding> = gathered
         .into_iter()
         .map(|g| finding(g, graph.as_ref(), &self_hashes, config, store_dir))
@@ -148,36 +120,30 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         _ => (None, None),
     };
 
-    let mut errors: Vec<AuditError> = entries
+    let mut errors: Vec<AuditError> = outcomes
         .iter()
-        .filter_map(|entry| match entry {
-            Entry::Error { rel, message } => Some(AuditError {
-                path: rel.clone(),
-                message: message.clone(),
-            }),
-            _ => None,
-        })
-        .chain(scans.iter().filter_map(|s| {
-            s.error.as_ref().map(|message| AuditError {
-                path: s.rel.clone(),
-                message: message.clone(),
+        .filter_map(|o| {
+            let message = o.error.clone()?;
+            Some(AuditError {
+                path: o.rel.clone(),
+                message,
             })
-        }))
+        })
         .collect();
     errors.sort();
-    let skipped = entries
+    let mut skipped: Vec<Skipped> = outcomes
         .iter()
-        .filter_map(|entry| match entry {
-            Entry::Skipped { rel, kind } => Some(Skipped {
-                path: rel.clone(),
-                kind,
-            }),
-            _ => None,
+        .filter_map(|o| {
+            Some(Skipped {
+                path: o.rel.clone(),
+                kind: o.skipped?,
+            })
         })
         .collect();
+    skipped.sort();
     let summary = Summary {
-        files_scanned: scans.iter().filter(|s| s.read).count() as u64,
-        bytes_scanned: scans.iter().map(|s| s.bytes).sum(),
+        files_scanned: outcomes.iter().filter(|o| o.read).count() as u64,
+        bytes_scanned: outcomes.iter().map(|o| o.bytes).sum(),
         references: findings
             .iter()
             .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
@@ -206,136 +172,32 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     })
 }
 
-/// Scans one entry: a file's bytes, or a symlink's target.
-fn scan_entry(
-    scanner: &Scanner,
-    store_dir: &str,
-    entry: &Entry,
-    buffer: &mut ScanBuffer,
-    progress: &Progress,
-) -> Option<FileScan> {
-    match entry {
-        Entry::File { target, path, rel } => {
-            let mut scan = FileScan {
-                target: *target,
-                rel: rel.clone(),
-                ..FileScan::default()
-            };
-            let opened = match inputs::open_regular(path) {
-                Ok(Some(opened)) => opened,
-                Ok(None) => {
-                    scan.error =
-                        Some("changed into a special file during the audit; not read".into());
-                    return Some(scan);
-                }
-                Err(err) => {
-                    scan.error = Some(io_message(Some(&err), ""));
-                    return Some(scan);
-                }
-            };
-            let (file, size) = opened;
-            let mut overflow = false;
-            let result = scanner.scan_reader(file.take(size), buffer, |hit| {
-                let rule = if crate::store_path::is_nuked_hash(hit.hash.as_bytes()) {
-                    Rule::NukedReference
-                } else {
-                    Rule::StoreReference
-                };
-                record(&mut scan.hits, rule, hit, &mut overflow);
-            });
-            match result {
-                Ok(bytes) => {
-                    scan.bytes = bytes;
-                    scan.read = true;
-                    progress.add(bytes);
-                }
-                Err(err) => {
-                    scan.error = Some(format!("read failed: {}", io_message(Some(&err), "")))
-                }
-            }
-            if overflow && scan.error.is_none() {
-                scan.error = Some(format!(
-                    "more than {MAX_PATHS_PER_FILE} distinct store paths; only the first are reported"
-                ));
-            }
-            Some(scan)
-        }
-        Entry::Symlink { target, rel, link } => {
-            let mut scan = FileScan {
-                target: *target,
-                rel: rel.clone(),
-                ..FileScan::default()
-            };
-            let text = link.as_os_str().as_bytes();
-            if !text.starts_with(format!("{store_dir}/").as_bytes()) {
-                return None;
-            }
-            let mut overflow = false;
-            for hit in scanner
-                .scan_bytes(text)
-                .into_iter()
-                .filter(|h| h.offset == 0)
-            {
-                let hit = Hit {
-                    offset: 0,
-                    excerpt: format!("{rel} -> {}", hit.excerpt),
-                    ..hit
-                };
-                record(&mut scan.hits, Rule::StoreSymlink, hit, &mut overflow);
-            }
-            Some(scan)
-        }
-        Entry::Skipped { .. } | Entry::Error { .. } => None,
-    }
-}
-
-/// Keeps a hit within the per-file caps.
-fn record(
-    hits: &mut BTreeMap<(Rule, String), (Vec<Hit>, u64)>,
-    rule: Rule,
-    hit: Hit,
-    overflow: &mut bool,
-) {
-    let key = (rule, hit.hash.clone());
-    if !hits.contains_key(&key) && hits.len() >= MAX_PATHS_PER_FILE {
-        *overflow = true;
-        return;
-    }
-    let (kept, more) = hits.entry(key).or_default();
-    if kept.len() < MAX_LOCATIONS_PER_FILE {
-        kept.push(hit);
-    } else {
-        *more += 1;
-    }
-}
-
 /// Groups the hits of every file by referenced path.
-fn gather(targets: &[Target], scans: &[FileScan]) -> Vec<Gathered> {
-    let mut by_path: BTreeMap<(Rule, String), Gathered> = BTreeMap::new();
-    for scan in scans {
-        for ((rule, hash), (hits, more)) in &scan.hits {
-            let gathered = by_path
-                .entry((*rule, hash.clone()))
-                .or_insert_with(|| Gathered {
-                    rule: *rule,
-                    hash: hash.clone(),
-                    name: String::new(),
-                    anchors: HashSet::new(),
-                    targets: HashSet::new(),
-                    locations: Vec::new(),
-                    more: 0,
-                });
-            gathered.targets.insert(scan.target);
+fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
+    let mut by_path: BTreeMap<(Rule, &str), Gathered> = BTreeMap::new();
+    for outcome in outcomes {
+        for (rule, hash, hits, more) in outcome.found.iter() {
+            let gathered = by_path.entry((rule, hash)).or_insert_with(|| Gathered {
+                rule,
+                hash: hash.to_string(),
+                name: String::new(),
+                anchors: HashSet::new(),
+                targets: HashSet::new(),
+                locations: Vec::new(),
+                more: 0,
+            });
+            gathered.targets.insert(outcome.target);
             gathered.more += more;
             for hit in hits {
-                if gathered.name.is_empty() {
+                // Outcomes arrive in any order: keep the same name whatever it is.
+                if gathered.name.is_empty() || hit.name < gathered.name {
                     gathered.name = hit.name.clone();
                 }
                 gathered.anchors.insert(hit.anchor);
                 gathered.locations.push(Location {
-                    target: targets[scan.target].given.clone(),
-                    file: scan.rel.clone(),
-                    offset: (*rule != Rule::StoreSymlink).then_some(hit.offset),
+                    target: targets[outcome.target].given.clone(),
+                    file: outcome.rel.clone(),
+                    offset: (rule != Rule::StoreSymlink).then_some(hit.offset),
                     subpath: hit.subpath.clone(),
                     excerpt: hit.excerpt.clone(),
                     anchor: match hit.anchor {
@@ -380,6 +242,7 @@ fn closure_after_scan(
 fn root_of(
     graph: &ClosureGraph,
     targets: &[Target],
+    outcomes: &[Outcome],
     gathered: &[Gathered],
     self_hashes: &HashSet<&str>,
     store_dir: &str,
@@ -399,13 +262,17 @@ fn root_of(
             }
             None => {
                 let measured = match &target.store_path {
-                    Some(path) => nar_size(std::path::Path::new(&path.to_path_string(store_dir))),
-                    None => nar_size(&target.root),
+                    // Only part of a store path was audited: measure all of it.
+                    Some(path) if target.root != Path::new(&path.to_path_string(store_dir)) => {
+                        nar_size(Path::new(&path.to_path_string(store_dir))).ok()
+                    }
+                    // What was audited is the whole thing: its entries were measured as scanned.
+                    _ => outcomes
+                        .iter()
+                        .filter(|o| o.target == index)
+                        .try_fold(nar_size::HEADER, |sum, o| Some(sum + o.nar_bytes?)),
                 };
-                root.own_bytes = match (root.own_bytes, measured) {
-                    (Some(b), Ok(m)) => Some(b + m),
-                    _ => None,
-                };
+                root.own_bytes = root.own_bytes.zip(measured).map(|(b, m)| b + m);
             }
         }
         root.edges.extend(

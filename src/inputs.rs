@@ -9,7 +9,7 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -29,27 +29,30 @@ pub struct Target {
     pub store_path: Option<StorePath>,
 }
 
-/// What the walk found.
+/// One entry the walk found, with what its NAR serialisation needs.
 #[derive(Debug)]
-pub enum Entry {
-    File {
-        target: usize,
-        path: PathBuf,
-        rel: String,
-    },
-    Symlink {
-        target: usize,
-        rel: String,
-        link: PathBuf,
-    },
-    Skipped {
-        rel: String,
-        kind: &'static str,
-    },
-    Error {
-        rel: String,
-        message: String,
-    },
+pub struct Entry {
+    /// Index of the target it belongs to.
+    pub target: usize,
+    /// Relative to the target directory (a file target's own name), escaped.
+    pub rel: String,
+    /// The length of its name inside its directory; `None` for the target's root.
+    pub name_len: Option<u64>,
+    pub kind: EntryKind,
+}
+
+/// What kind of entry it is.
+#[derive(Debug)]
+pub enum EntryKind {
+    /// A regular file, to be opened with [`open_regular`].
+    File(PathBuf),
+    /// A symbolic link and its target (never followed).
+    Symlink(PathBuf),
+    Directory,
+    /// A FIFO, socket or device: never opened.
+    Special(&'static str),
+    /// It could not be listed or read.
+    Error(String),
 }
 
 /// Resolves every path given; a path that is missing or not a file or directory is an error
@@ -92,69 +95,57 @@ pub fn store_path_of(path: &Path, store: &Path) -> Option<StorePath> {
     StorePath::new(hash, name).ok()
 }
 
-/// Lists every entry of every target, in a stable order.
-pub fn walk(targets: &[Target]) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    for (index, target) in targets.iter().enumerate() {
-        if !target.is_dir {
-            let name = target
-                .root
-                .file_name()
-                .map(Path::new)
-                .unwrap_or(&target.root);
-            entries.push(Entry::File {
-                target: index,
-                path: target.root.clone(),
-                rel: escape_path(name),
-            });
-            continue;
-        }
-        let walker = walkdir::WalkDir::new(&target.root)
+/// Every entry of every target, as the walk finds it (the consumer may run in parallel).
+pub fn walk(targets: &[Target]) -> impl Iterator<Item = Entry> + Send + '_ {
+    targets.iter().enumerate().flat_map(|(index, target)| {
+        walkdir::WalkDir::new(&target.root)
             .follow_links(false)
-            .sort_by_file_name();
-        for item in walker {
-            entries.push(match item {
-                Ok(entry) if entry.file_type().is_dir() => continue,
+            .into_iter()
+            .map(move |item| match item {
                 Ok(entry) => classify(index, target, entry),
-                Err(err) => Entry::Error {
+                Err(err) => Entry {
+                    target: index,
                     rel: err
                         .path()
-                        .map(|p| relative(target, p))
-                        .unwrap_or_else(|| target.given.clone()),
-                    message: io_message(err.io_error(), &err.to_string()),
+                        .map_or_else(|| ".".to_string(), |p| relative(target, p)),
+                    name_len: err.path().and_then(Path::file_name).map(|n| n.len() as u64),
+                    kind: EntryKind::Error(io_message(err.io_error(), &err.to_string())),
                 },
-            });
-        }
-    }
-    entries
+            })
+    })
 }
 
 fn classify(index: usize, target: &Target, entry: walkdir::DirEntry) -> Entry {
+    let root = entry.depth() == 0;
+    let rel = if root && !target.is_dir {
+        let name = target
+            .root
+            .file_name()
+            .map(Path::new)
+            .unwrap_or(&target.root);
+        escape_path(name)
+    } else {
+        relative(target, entry.path())
+    };
+    let name_len = (!root).then(|| entry.file_name().len() as u64);
     let kind = entry.file_type();
-    let rel = relative(target, entry.path());
-    if kind.is_symlink() {
-        return match fs::read_link(entry.path()) {
-            Ok(link) => Entry::Symlink {
-                target: index,
-                rel,
-                link,
-            },
-            Err(err) => Entry::Error {
-                rel,
-                message: io_message(Some(&err), ""),
-            },
-        };
-    }
-    if kind.is_file() {
-        return Entry::File {
-            target: index,
-            path: entry.into_path(),
-            rel,
-        };
-    }
-    Entry::Skipped {
+    let kind = if kind.is_dir() {
+        EntryKind::Directory
+    } else if kind.is_symlink() {
+        match fs::read_link(entry.path()) {
+            Ok(link) => EntryKind::Symlink(link),
+            Err(err) => EntryKind::Error(io_message(Some(&err), "")),
+        }
+    } else if kind.is_file() {
+        EntryKind::File(entry.into_path())
+    } else {
+        EntryKind::Special(special_kind(kind))
+    };
+    Entry {
+        target: index,
         rel,
-        kind: special_kind(kind),
+        name_len,
+        kind,
     }
 }
 
@@ -167,15 +158,27 @@ fn relative(target: &Target, path: &Path) -> String {
     }
 }
 
+/// A regular file opened for reading, with what its NAR serialisation needs.
+pub struct Opened {
+    pub file: File,
+    /// The size at open time: nothing past it is read, so a growing file cannot stall us.
+    pub size: u64,
+    pub executable: bool,
+}
+
 /// Opens a regular file for reading without following a symlink or blocking on a FIFO;
-/// returns the file and its size at open time, or `None` if it is no longer a regular file.
-pub fn open_regular(path: &Path) -> io::Result<Option<(File, u64)>> {
+/// `None` if it is no longer a regular file.
+pub fn open_regular(path: &Path) -> io::Result<Option<Opened>> {
     let file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
     let meta = file.metadata()?;
-    Ok(meta.is_file().then_some((file, meta.len())))
+    Ok(meta.is_file().then(|| Opened {
+        size: meta.len(),
+        executable: meta.permissions().mode() & 0o100 != 0,
+        file,
+    }))
 }
 
 /// A short name for a file type that is neither file, directory nor symlink.

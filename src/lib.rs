@@ -3,7 +3,7 @@
 //! It walks build outputs, finds every Nix store path they still reference (with the store
 //! directory, as a bare hash, or through a symlink), attributes each to its package, prices
 //! it in closure bytes, and turns that into a verdict. See `ARCHITECTURE.md` for the data flow:
-//! [`cli`] → [`config`] → [`inputs`] → [`scan`] → [`store_path`] → [`closure`] → [`audit`] →
+//! [`cli`] → [`config`] → [`inputs`] → [`file_scan`] / [`scan`] → [`store_path`] → [`closure`] → [`audit`] →
 //! [`report`].
 
 pub mod audit;
@@ -11,6 +11,7 @@ pub mod cli;
 pub mod closure;
 pub mod config;
 pub mod escape;
+pub mod file_scan;
 pub mod findings;
 pub mod inputs;
 pub mod progress;

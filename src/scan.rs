@@ -21,10 +21,13 @@
 //! while it is read simply ends early (no memory map, so no SIGBUS).
 
 use std::collections::HashSet;
+use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 
-use crate::store_path::{is_name_char, is_nix_base32, HASH_LEN, MAX_NAME_LEN};
+use crate::store_path::{is_name_char, is_nix_base32, HASH_LEN, MAX_NAME_LEN, NIX_BASE32};
 
 /// The longest subpath recorded after a store path name (`/share/x86_64-linux-ghc-…/…`).
 pub const MAX_SUBPATH_LEN: usize = 256;
@@ -123,10 +126,23 @@ impl Default for ScanBuffer {
     }
 }
 
+/// Bytes that can be part of a hash run: nix-base32, and the `e` of a nuked hash. One table,
+/// so the hot loop costs one load and one branch per probe.
+static RUN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'e' as usize] = true;
+    let mut k = 0;
+    while k < NIX_BASE32.len() {
+        table[NIX_BASE32[k] as usize] = true;
+        k += 1;
+    }
+    table
+};
+
 /// A byte that can be part of a hash run: nix-base32, or `e` of a nuked hash.
 #[inline(always)]
 fn is_run_byte(b: u8) -> bool {
-    is_nix_base32(b) || b == b'e'
+    RUN_BYTES[b as usize]
 }
 
 /// A byte allowed in a subpath after the name: a conservative file-name set that stops at
@@ -158,11 +174,35 @@ impl Scanner {
         !self.candidates.is_empty()
     }
 
-    /// Scans everything `reader` yields, calling `sink` for each hit in offset order, and
-    /// returns the number of bytes scanned.
-    pub fn scan_reader(
+    /// Scans the hits of `file` whose hash starts in `range` (reading a little before and
+    /// after it for context, but never past `file_len`), so that a large file can be split
+    /// among workers: the hits of adjacent ranges are exactly those of one pass. Returns the
+    /// bytes of `range` that exist.
+    pub fn scan_file_range(
+        &self,
+        file: &File,
+        file_len: u64,
+        range: Range<u64>,
+        buffer: &mut ScanBuffer,
+        sink: impl FnMut(Hit),
+    ) -> io::Result<u64> {
+        let from = range.start.saturating_sub(HEAD as u64);
+        let reader = RangeReader {
+            file,
+            position: from,
+            // Knowing where to stop saves the read that would only report the end of file.
+            end: range.end.saturating_add(RESERVE as u64).min(file_len),
+        };
+        self.scan_stream(reader, from, range, buffer, sink)
+    }
+
+    /// The chunk loop: `reader` yields the bytes from file offset `first`; hits are reported
+    /// when their hash starts inside `own`.
+    fn scan_stream(
         &self,
         mut reader: impl Read,
+        first: u64,
+        own: Range<u64>,
         buffer: &mut ScanBuffer,
         mut sink: impl FnMut(Hit),
     ) -> io::Result<u64> {
@@ -173,22 +213,27 @@ impl Scanner {
         } = buffer;
         let (read_at, chunk) = (*read_at, *chunk);
         let mut carry = 0usize;
-        let mut base = 0u64;
-        let mut lo = 0usize;
-        let mut scanned = 0u64;
+        let mut base = first;
+        let mut lo = usize::try_from(own.start - first).unwrap_or(usize::MAX);
+        let mut read_end = first;
         loop {
             let n = read_full(&mut reader, &mut storage[read_at..read_at + chunk])?;
-            scanned += n as u64;
+            read_end += n as u64;
             let at_eof = n < chunk;
             let buf = &storage[read_at - carry..read_at + n];
-            let hi = if at_eof {
+            let mut hi = if at_eof {
                 buf.len()
             } else {
                 buf.len() - RESERVE
             };
+            let own_end = own.end.saturating_sub(base);
+            let done = at_eof || own_end <= hi as u64;
+            if own_end < hi as u64 {
+                hi = own_end as usize;
+            }
             self.scan_region(buf, lo, hi, base, &mut sink);
-            if at_eof {
-                return Ok(scanned);
+            if done {
+                return Ok(read_end.min(own.end).saturating_sub(own.start));
             }
             let keep_from = hi.saturating_sub(HEAD);
             let kept = buf.len() - keep_from;
@@ -212,7 +257,14 @@ impl Scanner {
         let mut i = lo;
         while i < hi && i + HASH_LEN <= buf.len() {
             // Nix's skip: the last byte that cannot be in a hash moves the window past it.
-            if let Some(j) = buf[i..i + HASH_LEN].iter().rposition(|&b| !is_run_byte(b)) {
+            let Ok(window) = <&[u8; HASH_LEN]>::try_from(&buf[i..i + HASH_LEN]) else {
+                break;
+            };
+            if !is_run_byte(window[HASH_LEN - 1]) {
+                i += HASH_LEN;
+                continue;
+            }
+            if let Some(j) = window.iter().rposition(|&b| !is_run_byte(b)) {
                 i += j + 1;
                 continue;
             }
@@ -377,6 +429,26 @@ fn is_hex(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_hexdigit)
 }
 
+/// Reads a byte range of a file with `pread`, so that workers can share one open file.
+struct RangeReader<'a> {
+    file: &'a File,
+    position: u64,
+    end: u64,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end.saturating_sub(self.position);
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.position)?;
+        self.position += n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads until `buf` is full or the reader is exhausted; returns the bytes read.
 fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -499,7 +571,9 @@ mod tests {
             let mut buffer = ScanBuffer::new(4096);
             let mut hits = Vec::new();
             let scanned = scanner
-                .scan_reader(&shifted[..], &mut buffer, |hit| hits.push(hit))
+                .scan_stream(&shifted[..], 0, 0..u64::MAX, &mut buffer, |hit| {
+                    hits.push(hit)
+                })
                 .expect("in-memory read");
             assert_eq!(scanned, shifted.len() as u64);
             let expected: Vec<_> = whole
@@ -514,13 +588,57 @@ mod tests {
     }
 
     #[test]
+    fn adjacent_file_ranges_find_exactly_what_one_pass_finds() {
+        let mut data = vec![0x90u8; 20_000];
+        let path = format!("/nix/store/{H1}-openssl-3.0.12-etc/etc/ssl\0");
+        for at in [0, 4000, 4090, 8100, 12_345, 19_990 - path.len()] {
+            data[at..at + path.len()].copy_from_slice(path.as_bytes());
+        }
+        data[15_000..15_032].copy_from_slice(H2.as_bytes());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file_path = dir.path().join("data");
+        std::fs::write(&file_path, &data).expect("write");
+        let file = File::open(&file_path).expect("open");
+        let scanner = Scanner::new("/nix/store", [H2]);
+        let whole = scanner.scan_bytes(&data);
+        assert_eq!(whole.len(), 7);
+        let mut buffer = ScanBuffer::new(4096);
+        for cut in (0..data.len() as u64)
+            .step_by(37)
+            .chain([4011, 4012, 4013, 15_000, 15_001])
+        {
+            let mut hits = Vec::new();
+            let mut scanned = 0;
+            for range in [
+                0..cut,
+                cut..9_000.max(cut),
+                9_000.max(cut)..data.len() as u64 + 100,
+            ] {
+                scanned += scanner
+                    .scan_file_range(&file, data.len() as u64, range, &mut buffer, |hit| {
+                        hits.push(hit)
+                    })
+                    .expect("read");
+            }
+            assert_eq!(scanned, data.len() as u64, "cut {cut}");
+            assert_eq!(hits, whole, "cut {cut}");
+        }
+    }
+
+    #[test]
     fn a_long_hash_run_across_chunks_is_searched_linearly() {
         let mut data = vec![b'a'; 20_000];
         data[12_345..12_345 + 32].copy_from_slice(H2.as_bytes());
         let scanner = Scanner::new("/nix/store", [H2]);
         let mut hits = Vec::new();
         scanner
-            .scan_reader(&data[..], &mut ScanBuffer::new(4096), |hit| hits.push(hit))
+            .scan_stream(
+                &data[..],
+                0,
+                0..u64::MAX,
+                &mut ScanBuffer::new(4096),
+                |hit| hits.push(hit),
+            )
             .expect("in-memory read");
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].offset, 12_345);

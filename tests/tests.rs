@@ -3,5 +3,6 @@
 
 mod bad_input;
 mod fixtures;
+mod large;
 mod nix;
 mod util;

@@ -101,11 +101,15 @@ fn node(store_dir: &str, scanner: &Scanner, path: &StorePath) -> Option<Node> {
                 note(hit.hash);
             }
         } else if kind.is_file() {
-            let (file, size) = open_regular(entry.path()).ok()??;
+            let opened = open_regular(entry.path()).ok()??;
             scanner
-                .scan_reader(std::io::Read::take(file, size), &mut buffer, |hit| {
-                    note(hit.hash)
-                })
+                .scan_file_range(
+                    &opened.file,
+                    opened.size,
+                    0..opened.size,
+                    &mut buffer,
+                    |hit| note(hit.hash),
+                )
                 .ok()?;
         }
     }

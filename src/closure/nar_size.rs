@@ -13,43 +13,72 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 /// The serialised size of a NAR string of `len` bytes.
-fn string(len: u64) -> u64 {
+const fn string(len: u64) -> u64 {
     8 + len.div_ceil(8) * 8
+}
+
+/// The NAR header, `nix-archive-1`.
+pub const HEADER: u64 = string(13);
+
+/// One node of a NAR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NarNode {
+    Regular { executable: bool, size: u64 },
+    Symlink { target_len: u64 },
+    Directory,
+}
+
+/// The bytes one entry adds to a NAR: its node, and, unless it is the root (`name_len` is
+/// `None`), the `entry ( name <name> node … )` around it.
+pub fn entry_bytes(name_len: Option<u64>, node: NarNode) -> u64 {
+    // "(" "type" <type> … ")"
+    let mut total = string(1) + string(4) + string(1);
+    total += match node {
+        NarNode::Directory => string(9),
+        NarNode::Symlink { target_len } => string(7) + string(6) + string(target_len),
+        NarNode::Regular { executable, size } => {
+            // "regular" ["executable" ""] "contents" <bytes>
+            string(7)
+                + if executable {
+                    string(10) + string(0)
+                } else {
+                    0
+                }
+                + string(8)
+                + string(size)
+        }
+    };
+    if let Some(name_len) = name_len {
+        total += string(5) + string(1) + string(4) + string(name_len) + string(4) + string(1);
+    }
+    total
 }
 
 /// The NAR size of the file, directory or symlink at `path` (not followed).
 pub fn nar_size(path: &Path) -> Result<u64> {
-    let mut total = string(13); // "nix-archive-1"
+    let mut total = HEADER;
     for item in walkdir::WalkDir::new(path).follow_links(false) {
         let entry = item.with_context(|| format!("NAR size of {}", path.display()))?;
-        if entry.depth() > 0 {
-            // "entry" "(" "name" <name> "node" … ")"
-            total += string(5)
-                + string(1)
-                + string(4)
-                + string(entry.file_name().as_bytes().len() as u64)
-                + string(4)
-                + string(1);
-        }
-        // "(" "type" <type> … ")"
-        total += string(1) + string(4) + string(1);
         let kind = entry.file_type();
-        if kind.is_dir() {
-            total += string(9);
+        let node = if kind.is_dir() {
+            NarNode::Directory
         } else if kind.is_symlink() {
             let target = fs::read_link(entry.path())
                 .with_context(|| format!("reading link {}", entry.path().display()))?;
-            total += string(7) + string(6) + string(target.as_os_str().as_bytes().len() as u64);
+            NarNode::Symlink {
+                target_len: target.as_os_str().len() as u64,
+            }
         } else {
             let meta = entry
                 .metadata()
                 .with_context(|| format!("reading {}", entry.path().display()))?;
-            total += string(7);
-            if meta.permissions().mode() & 0o100 != 0 {
-                total += string(10) + string(0); // "executable" ""
+            NarNode::Regular {
+                executable: meta.permissions().mode() & 0o100 != 0,
+                size: meta.len(),
             }
-            total += string(8) + string(meta.len()); // "contents" <bytes>
-        }
+        };
+        let name_len = (entry.depth() > 0).then(|| entry.file_name().as_bytes().len() as u64);
+        total += entry_bytes(name_len, node);
     }
     Ok(total)
 }
