@@ -1,0 +1,90 @@
+//! Options that change what is searched for and how it is shown.
+
+use std::fs;
+
+use crate::util::*;
+
+const GUIX_PATH: &str = "/gnu/store/0c0v9w0m4a9kcs2l4f4fyd8aspqvzd0f-guile-3.0.9/bin/guile";
+
+fn tree_with(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("launcher"), format!("#!{text}\n")).unwrap();
+    dir
+}
+
+#[test]
+fn the_store_dir_comes_from_the_flag_then_nix_store_dir() {
+    let dir = tree_with(GUIX_PATH);
+    let target = dir.path().to_str().unwrap();
+    let anchor_of = |run: Run| {
+        let report = run.json();
+        let finding = findings(&report, "store-reference")[0].clone();
+        (
+            finding["reference"]["store_path"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            finding["locations"][0]["anchor"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            finding["locations"][0]["offset"].as_u64().unwrap(),
+        )
+    };
+    let with_flag = anchor_of(check_json(&[target, "--store-dir", "/gnu/store"]));
+    assert_eq!(
+        with_flag,
+        (
+            "/gnu/store/0c0v9w0m4a9kcs2l4f4fyd8aspqvzd0f-guile-3.0.9".into(),
+            "store-dir".into(),
+            2
+        )
+    );
+    let with_env = anchor_of(run(stowaway()
+        .env("NIX_STORE_DIR", "/gnu/store")
+        .args(["check", "--format", "json", target])));
+    assert_eq!(with_env, with_flag);
+    // Under /nix/store the same bytes are only a bare hash: a probable reference.
+    let default = anchor_of(check_json(&[target, "--store-dir", "/nix/store"]));
+    assert_eq!(default.1, "bare-hash");
+    assert_eq!(default.2, 13, "the hash itself, after #!/gnu/store/");
+}
+
+#[test]
+fn a_relative_store_dir_is_refused() {
+    let run = check_json(&[".", "--store-dir", "nix/store"]);
+    assert_eq!(run.code, 2);
+    assert_one_line_error(&run, "must be an absolute path");
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let dir = tree_with("/nix/store/0c0v9w0m4a9kcs2l4f4fyd8aspqvzd0f-bash-5.2.15/bin/bash");
+    let plain = run(stowaway().arg("check").arg(dir.path()));
+    assert!(!plain.stdout.contains('\x1b'));
+    let coloured = run(stowaway()
+        .args(["check", "--color", "always"])
+        .arg(dir.path()));
+    assert!(
+        coloured.stdout.contains("\x1b[1m\x1b[31merror\x1b[0m"),
+        "{}",
+        coloured.stdout
+    );
+}
+
+#[test]
+fn one_thread_or_many_give_the_same_report() {
+    let target = fixture("diamond");
+    let info = fixture("diamond.closure.json");
+    let args = |threads: &str| {
+        let run = check_json(&[
+            target.to_str().unwrap(),
+            "--closure-info",
+            info.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        run.stdout
+    };
+    assert_eq!(args("1"), args("4"));
+}
