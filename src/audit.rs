@@ -13,12 +13,14 @@ use crate::closure::disk::DiskStore;
 use crate::closure::nar_size::{self, nar_size};
 use crate::closure::{info_file, nix, ClosureGraph};
 use crate::config::CheckConfig;
-use crate::file_scan::{self, Outcome};
+use crate::file_scan::{self, Outcome, Tools};
 use crate::findings::{
-    AuditError, Finding, Location, Reference, Report, Rule, Severity, Size, SizeSource, Skipped,
-    Summary, Verdict,
+    AuditError, Binary, Finding, Location, Reference, Report, Rule, Severity, Size, SizeSource,
+    Skipped, Summary, Unparseable, Verdict,
 };
 use crate::inputs::{self, Target};
+use crate::libraries::Signatures;
+use crate::linkage;
 use crate::progress::Progress;
 use crate::scan::{Anchor, Scanner};
 use crate::store_path::StorePath;
@@ -67,7 +69,14 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         (None, None) => Scanner::new(store_dir, []),
     };
 
-    let outcomes = file_scan::scan_all(&scanner, store_dir, &targets, progress);
+    let signatures = Signatures::builtin()?;
+    let tools = Tools {
+        scanner: &scanner,
+        signatures: &signatures,
+        store_dir,
+        progress,
+    };
+    let outcomes = file_scan::scan_all(&tools, &targets);
     let gathered = gather(&targets, &outcomes);
     let live: Vec<String> = gathered
         .iter()
@@ -93,6 +102,12 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .zip(root.as_ref())
         .map(|(g, r)| cost::costs(g, r));
     price(&mut findings, graph.as_ref(), costs.as_ref());
+    findings.extend(linkage::analyse(
+        &tools,
+        &targets,
+        &outcomes,
+        config.expect_static,
+    ));
     findings.sort_by(|a, b| {
         let key = |f: &Finding| {
             (
@@ -100,6 +115,9 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
                 std::cmp::Reverse(f.size.and_then(|s| s.exclusive_bytes)),
                 f.reference.as_ref().map(|r| r.store_path.clone()),
                 f.rule,
+                f.locations
+                    .first()
+                    .map(|l| (l.target.clone(), l.file.clone())),
             )
         };
         key(a).cmp(&key(b))
@@ -141,6 +159,29 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         })
         .collect();
     skipped.sort();
+    let mut binaries: Vec<Binary> = outcomes
+        .iter()
+        .filter_map(|o| {
+            Some(Binary {
+                target: targets[o.target].given.clone(),
+                file: o.rel.clone(),
+                facts: o.elf.clone()?,
+                libraries: o.libraries.clone(),
+            })
+        })
+        .collect();
+    binaries.sort_by(|a, b| (&a.target, &a.file).cmp(&(&b.target, &b.file)));
+    let mut unparseable: Vec<Unparseable> = outcomes
+        .iter()
+        .filter_map(|o| {
+            Some(Unparseable {
+                target: targets[o.target].given.clone(),
+                file: o.rel.clone(),
+                reason: o.unparseable.clone()?,
+            })
+        })
+        .collect();
+    unparseable.sort();
     let summary = Summary {
         files_scanned: outcomes.iter().filter(|o| o.read).count() as u64,
         bytes_scanned: outcomes.iter().map(|o| o.bytes).sum(),
@@ -168,6 +209,8 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         findings,
         errors,
         skipped,
+        binaries,
+        unparseable,
         summary,
     })
 }
@@ -177,18 +220,15 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
     let mut by_path: BTreeMap<(Rule, &str), Gathered> = BTreeMap::new();
     for outcome in outcomes {
         for (rule, hash, hits, more) in outcome.found.iter() {
-            let gathered = by_path.entry((rule, hash)).or_insert_with(|| Gathered {
-                rule,
-                hash: hash.to_string(),
-                name: String::new(),
-                anchors: HashSet::new(),
-                targets: HashSet::new(),
-                locations: Vec::new(),
-                more: 0,
-            });
-            gathered.targets.insert(outcome.target);
-            gathered.more += more;
             for hit in hits {
+                let place = outcome.places.get(&hit.offset).cloned().unwrap_or_default();
+                // A path in the interpreter or search path is a fault of its own.
+                let rule = if place.dynamic.is_some() && rule == Rule::StoreReference {
+                    Rule::DynamicLinkage
+                } else {
+                    rule
+                };
+                let gathered = slot(&mut by_path, rule, hash, outcome.target);
                 // Outcomes arrive in any order: keep the same name whatever it is.
                 if gathered.name.is_empty() || hit.name < gathered.name {
                     gathered.name = hit.name.clone();
@@ -205,11 +245,38 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                         Anchor::BareHash => "bare-hash",
                         Anchor::KnownHash => "known-hash",
                     },
+                    section: place.section,
+                    loaded: place.loaded,
+                    symbol: place.symbol,
+                    member: place.member,
                 });
+            }
+            if more > 0 {
+                slot(&mut by_path, rule, hash, outcome.target).more += more;
             }
         }
     }
     by_path.into_values().collect()
+}
+
+/// The gathered entry of one (rule, path), created on first use.
+fn slot<'m, 'k>(
+    by_path: &'m mut BTreeMap<(Rule, &'k str), Gathered>,
+    rule: Rule,
+    hash: &'k str,
+    target: usize,
+) -> &'m mut Gathered {
+    let gathered = by_path.entry((rule, hash)).or_insert_with(|| Gathered {
+        rule,
+        hash: hash.to_string(),
+        name: String::new(),
+        anchors: HashSet::new(),
+        targets: HashSet::new(),
+        locations: Vec::new(),
+        more: 0,
+    });
+    gathered.targets.insert(target);
+    gathered
 }
 
 /// The closure of what the scan found, when it was not known before: one batched
@@ -341,7 +408,12 @@ fn finding(
             format!("probable reference to {name}: a bare store hash, without the store directory"),
             Some("find what embeds this hash (a file name in a symbol table, a path built by string concatenation)".to_string()),
         ),
-        Rule::StoreReference => (
+        Rule::DynamicLinkage => (
+            Severity::Error,
+            format!("the dynamic loader is told to look in {name}: its closure ships, and the program fails where it is missing"),
+            Some("link statically (pkgsStatic), or set the interpreter and search path to system paths (patchelf --set-interpreter, --remove-rpath)".to_string()),
+        ),
+        _ => (
             Severity::Error,
             format!("references {name}: its whole closure ships with this output"),
             Some(format!(
@@ -374,6 +446,7 @@ fn finding(
         locations,
         more_locations: gathered.more,
         size: None,
+        evidence: Vec::new(),
     }
 }
 

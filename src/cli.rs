@@ -46,6 +46,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub closure_info: Option<PathBuf>,
 
+    /// Every executable must be static: one with an interpreter or needed libraries is a
+    /// `not-static` finding.
+    #[arg(long = "static")]
+    pub r#static: bool,
+
     /// The Nix store directory [default: $NIX_STORE_DIR, else /nix/store].
     #[arg(long, value_name = "DIR")]
     pub store_dir: Option<String>,

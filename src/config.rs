@@ -26,6 +26,8 @@ pub struct CheckConfig {
     pub format: Format,
     pub color: bool,
     pub threads: Option<usize>,
+    /// Every executable must be static (`not-static` otherwise).
+    pub expect_static: bool,
 }
 
 /// The `--allow` globs, matched against package names.
@@ -97,6 +99,7 @@ impl CheckConfig {
             format: args.format,
             color,
             threads: args.threads,
+            expect_static: args.r#static,
         })
     }
 }

@@ -6,18 +6,24 @@
 //! from the same `fstat` that opening it needs, so the target is never walked twice. What the
 //! hits mean is decided later, in [`crate::audit`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io;
+use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::closure::nar_size::{entry_bytes, NarNode};
 use crate::findings::Rule;
 use crate::inputs::{self, io_message, Entry, EntryKind, Target};
+use crate::inspect::elf::ElfFacts;
+use crate::inspect::{inspect, sniff, Format, Place};
+use crate::libraries::{Found, Identity, Signatures};
 use crate::progress::Progress;
-use crate::scan::{Hit, ScanBuffer, Scanner};
+use crate::scan::{Hit, ScanBuffer, ScanSink, Scanner};
 use crate::store_path::is_nuked_hash;
 
 /// Locations kept per referenced path in one file; further occurrences are only counted.
@@ -93,33 +99,69 @@ pub struct Outcome {
     pub error: Option<String>,
     /// The kind of a FIFO, socket or device, which is never opened.
     pub skipped: Option<&'static str>,
+    /// The executable bit (a NAR records it).
+    pub executable: bool,
+    /// The file as opened (for resolving `$ORIGIN` and needed libraries).
+    pub path: Option<PathBuf>,
+    /// The linkage facts of an ELF file.
+    pub elf: Option<ElfFacts>,
+    /// Why an ELF file or archive could not be parsed (it was still byte-scanned).
+    pub unparseable: Option<String>,
+    /// Where each kept hit sits inside the binary, by offset.
+    pub places: HashMap<u64, Place>,
+    /// The libraries an ELF file contains.
+    pub libraries: Vec<Identity>,
+}
+
+/// What the scan of one file (or one range of it) hands back besides the byte count.
+#[derive(Default)]
+struct FileSink<'a> {
+    found: Recorder,
+    signatures: Option<&'a Signatures>,
+    strings: Found,
+    format: Option<Format>,
+}
+
+impl ScanSink for FileSink<'_> {
+    fn hit(&mut self, hit: Hit) {
+        self.found.record(content_rule(&hit), hit);
+    }
+
+    fn region(&mut self, buf: &[u8], owned: Range<usize>, base: u64) {
+        if self.format.is_none() && base == 0 {
+            self.format = Some(sniff(buf));
+        }
+        if let (Some(signatures), Some(Format::Elf)) = (self.signatures, self.format) {
+            signatures.search(buf, owned, &mut self.strings);
+        }
+    }
+}
+
+/// What every worker needs to scan and inspect a file.
+pub struct Tools<'a> {
+    pub scanner: &'a Scanner,
+    pub signatures: &'a Signatures,
+    pub store_dir: &'a str,
+    pub progress: &'a Progress,
 }
 
 /// Walks every target and scans what it finds.
-pub fn scan_all(
-    scanner: &Scanner,
-    store_dir: &str,
-    targets: &[Target],
-    progress: &Progress,
-) -> Vec<Outcome> {
+pub fn scan_all(tools: &Tools, targets: &[Target]) -> Vec<Outcome> {
     let outcomes = inputs::walk(targets)
         .par_bridge()
         .map_init(ScanBuffer::default, |buffer, entry| {
-            scan_entry(scanner, store_dir, entry, buffer, progress)
+            scan_entry(tools, entry, buffer)
         })
         .collect();
-    progress.finish();
+    tools.progress.finish();
     outcomes
 }
 
 /// Scans one entry: a file's bytes, or a symlink's target.
-fn scan_entry(
-    scanner: &Scanner,
-    store_dir: &str,
-    entry: Entry,
-    buffer: &mut ScanBuffer,
-    progress: &Progress,
-) -> Outcome {
+fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
+    let Tools {
+        scanner, store_dir, ..
+    } = *tools;
     let mut outcome = Outcome {
         target: entry.target,
         rel: entry.rel,
@@ -149,47 +191,80 @@ fn scan_entry(
             }
         }
         EntryKind::File(path) => {
-            let opened = match inputs::open_regular(&path) {
-                Ok(Some(opened)) => opened,
-                Ok(None) => {
-                    outcome.error =
-                        Some("changed into a special file during the audit; not read".into());
-                    return outcome;
-                }
-                Err(err) => {
-                    outcome.error = Some(io_message(Some(&err), ""));
-                    return outcome;
-                }
-            };
-            let result = if opened.size <= SPLIT_ABOVE {
-                scanner.scan_file_range(&opened.file, opened.size, 0..opened.size, buffer, |hit| {
-                    outcome.found.record(content_rule(&hit), hit)
-                })
-            } else {
-                scan_ranges(scanner, &opened.file, opened.size, &mut outcome.found)
-            };
-            match result {
-                Ok(bytes) => {
-                    outcome.bytes = bytes;
-                    outcome.read = true;
-                    outcome.nar_bytes = nar(NarNode::Regular {
-                        executable: opened.executable,
-                        size: bytes,
-                    });
-                    progress.add(bytes);
-                }
-                Err(err) => {
-                    outcome.error = Some(format!("read failed: {}", io_message(Some(&err), "")))
-                }
+            scan_file(tools, &path, buffer, &mut outcome);
+            if outcome.read {
+                outcome.nar_bytes = nar(NarNode::Regular {
+                    executable: outcome.executable,
+                    size: outcome.bytes,
+                });
             }
-            if outcome.found.overflow && outcome.error.is_none() {
-                outcome.error = Some(format!(
-                    "more than {MAX_PATHS_PER_FILE} distinct store paths; only the first are reported"
-                ));
-            }
+            outcome.path = Some(path);
         }
     }
     outcome
+}
+
+/// Reads, scans and (if it is ELF or an archive) inspects one regular file.
+pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &mut Outcome) {
+    let opened = match inputs::open_regular(path) {
+        Ok(Some(opened)) => opened,
+        Ok(None) => {
+            outcome.error = Some("changed into a special file during the audit; not read".into());
+            return;
+        }
+        Err(err) => {
+            outcome.error = Some(io_message(Some(&err), ""));
+            return;
+        }
+    };
+    outcome.executable = opened.executable;
+    let mut sink = FileSink {
+        signatures: Some(tools.signatures),
+        ..FileSink::default()
+    };
+    let result = if opened.size <= SPLIT_ABOVE {
+        tools
+            .scanner
+            .scan_file_range(&opened.file, opened.size, 0..opened.size, buffer, &mut sink)
+    } else {
+        scan_ranges(tools, &opened.file, opened.size, &mut sink)
+    };
+    match result {
+        Ok(bytes) => {
+            outcome.bytes = bytes;
+            outcome.read = true;
+            tools.progress.add(bytes);
+        }
+        Err(err) => {
+            outcome.error = Some(format!("read failed: {}", io_message(Some(&err), "")));
+            return;
+        }
+    }
+    if sink.found.overflow {
+        outcome.error = Some(format!(
+            "more than {MAX_PATHS_PER_FILE} distinct store paths; only the first are reported"
+        ));
+    }
+    let format = sink.format.unwrap_or(Format::Other);
+    if format != Format::Other {
+        let offsets: Vec<u64> = sink
+            .found
+            .iter()
+            .flat_map(|(_, _, hits, _)| hits.iter().map(|h| h.offset))
+            .collect();
+        let wanted = tools.signatures.symbols_to_check(&sink.strings);
+        match inspect(&opened.file, outcome.bytes, format, &offsets, &wanted) {
+            Ok(inspection) => {
+                outcome.places = offsets.into_iter().zip(inspection.places).collect();
+                outcome.libraries = tools
+                    .signatures
+                    .identify(&sink.strings, &inspection.defined);
+                outcome.elf = inspection.elf;
+            }
+            Err(reason) => outcome.unparseable = Some(reason),
+        }
+    }
+    outcome.found = sink.found;
 }
 
 /// The rule of a hit in file contents.
@@ -201,24 +276,33 @@ fn content_rule(hit: &Hit) -> Rule {
     }
 }
 
-/// Scans a large file as ranges in parallel and merges their hits in file order.
-fn scan_ranges(scanner: &Scanner, file: &File, size: u64, found: &mut Recorder) -> io::Result<u64> {
+/// Scans a large file as ranges in parallel and merges what they found in file order.
+fn scan_ranges(tools: &Tools, file: &File, size: u64, sink: &mut FileSink) -> io::Result<u64> {
+    let mut magic = [0u8; 8];
+    let peeked = file.read_at(&mut magic, 0)?;
+    let format = sniff(&magic[..peeked]);
     let starts: Vec<u64> = (0..size).step_by(RANGE_LEN as usize).collect();
-    let parts: Vec<(Recorder, io::Result<u64>)> = starts
+    let parts: Vec<(FileSink, io::Result<u64>)> = starts
         .par_iter()
         .map_init(ScanBuffer::default, |buffer, &start| {
-            let mut part = Recorder::default();
+            let mut part = FileSink {
+                signatures: sink.signatures,
+                format: Some(format),
+                ..FileSink::default()
+            };
             let range = start..(start + RANGE_LEN).min(size);
-            let result = scanner.scan_file_range(file, size, range, buffer, |hit| {
-                part.record(content_rule(&hit), hit)
-            });
+            let result = tools
+                .scanner
+                .scan_file_range(file, size, range, buffer, &mut part);
             (part, result)
         })
         .collect();
+    sink.format = Some(format);
     let mut bytes = 0;
     for (part, result) in parts {
         bytes += result?;
-        found.merge(part);
+        sink.found.merge(part.found);
+        sink.strings.merge(part.strings);
     }
     Ok(bytes)
 }

@@ -17,6 +17,16 @@ pub enum Rule {
     NukedReference,
     /// A symbolic link whose target lies in the store.
     StoreSymlink,
+    /// A store path in the ELF interpreter, RPATH or RUNPATH.
+    DynamicLinkage,
+    /// An executable expected to be static that has an interpreter or needed libraries.
+    NotStatic,
+    /// Two copies of one library in one process image.
+    DuplicateLibrary,
+    /// Two allocators of different families in one process image.
+    DuplicateAllocator,
+    /// A library linked statically into a process that also loads it dynamically.
+    MixedLinkage,
 }
 
 impl Rule {
@@ -26,6 +36,11 @@ impl Rule {
             Rule::StoreReference => "store-reference",
             Rule::NukedReference => "nuked-reference",
             Rule::StoreSymlink => "store-symlink",
+            Rule::DynamicLinkage => "dynamic-linkage",
+            Rule::NotStatic => "not-static",
+            Rule::DuplicateLibrary => "duplicate-library",
+            Rule::DuplicateAllocator => "duplicate-allocator",
+            Rule::MixedLinkage => "mixed-linkage",
         }
     }
 }
@@ -82,8 +97,17 @@ pub struct Location {
     pub subpath: String,
     /// The match with printable context around it, escaped.
     pub excerpt: String,
-    /// How the reference was recognised: `store-dir`, `bare-hash` or `known-hash`.
+    /// How the reference was recognised: `store-dir`, `bare-hash` or `known-hash`; empty for
+    /// a finding about a whole file.
     pub anchor: &'static str,
+    /// The ELF section it sits in.
+    pub section: Option<String>,
+    /// Whether that part of the file is loaded at run time.
+    pub loaded: Option<bool>,
+    /// The enclosing symbol, demangled.
+    pub symbol: Option<String>,
+    /// The archive member (`bar.o` of `libfoo.a`).
+    pub member: Option<String>,
 }
 
 /// What a reference costs.
@@ -108,6 +132,42 @@ pub struct Finding {
     /// Occurrences beyond the locations listed (the per-file cap).
     pub more_locations: u64,
     pub size: Option<Size>,
+    /// For linkage findings: each copy of the library and what showed it.
+    pub evidence: Vec<Evidence>,
+}
+
+/// One copy of a library in a process image, and how it was recognised.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Evidence {
+    pub library: String,
+    pub flavour: String,
+    /// `static` (linked into `object`) or `shared` (`object` is the library, loaded by name).
+    pub linkage: &'static str,
+    /// The file that holds the copy (relative to its target), or the needed name when it was
+    /// not found.
+    pub object: String,
+    /// The chain of needed libraries that brings `object` in, from the executable.
+    pub needed_via: Vec<String>,
+    pub symbols: Vec<String>,
+    pub strings: Vec<String>,
+}
+
+/// The linkage facts of one ELF file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Binary {
+    pub target: String,
+    pub file: String,
+    #[serde(flatten)]
+    pub facts: crate::inspect::elf::ElfFacts,
+    pub libraries: Vec<crate::libraries::Identity>,
+}
+
+/// A binary that could not be parsed; it was still byte-scanned.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Unparseable {
+    pub target: String,
+    pub file: String,
+    pub reason: String,
 }
 
 /// A file or directory that could not be read; the audit went on without it.
@@ -157,6 +217,10 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub errors: Vec<AuditError>,
     pub skipped: Vec<Skipped>,
+    /// Every ELF file: its linkage facts and the libraries it contains.
+    pub binaries: Vec<Binary>,
+    /// ELF files and archives that could not be parsed.
+    pub unparseable: Vec<Unparseable>,
     pub summary: Summary,
 }
 

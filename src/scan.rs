@@ -71,6 +71,29 @@ pub struct Hit {
     pub excerpt: String,
 }
 
+/// Receives what a scan finds.
+pub trait ScanSink {
+    /// One store reference, in offset order.
+    fn hit(&mut self, hit: Hit);
+
+    /// Each region as it is scanned: the hits of `buf[owned]` are being reported; the bytes
+    /// around it are context (at least [`CONTEXT`] on each side, unless the file ends).
+    /// `buf[0]` is at file offset `base`.
+    fn region(&mut self, buf: &[u8], owned: Range<usize>, base: u64) {
+        let _ = (buf, owned, base);
+    }
+}
+
+impl<F: FnMut(Hit)> ScanSink for F {
+    fn hit(&mut self, hit: Hit) {
+        self(hit)
+    }
+}
+
+/// Bytes of context every region has on each side (unless the file ends there), for other
+/// searches run alongside.
+pub const CONTEXT: usize = HEAD;
+
 /// Hashes the first 8 bytes of a key: store-path hashes are uniformly random already.
 #[derive(Default)]
 struct PrefixHasher(u64);
@@ -184,7 +207,7 @@ impl Scanner {
         file_len: u64,
         range: Range<u64>,
         buffer: &mut ScanBuffer,
-        sink: impl FnMut(Hit),
+        sink: &mut impl ScanSink,
     ) -> io::Result<u64> {
         let from = range.start.saturating_sub(HEAD as u64);
         let reader = RangeReader {
@@ -204,7 +227,7 @@ impl Scanner {
         first: u64,
         own: Range<u64>,
         buffer: &mut ScanBuffer,
-        mut sink: impl FnMut(Hit),
+        sink: &mut impl ScanSink,
     ) -> io::Result<u64> {
         let ScanBuffer {
             storage,
@@ -231,7 +254,8 @@ impl Scanner {
             if own_end < hi as u64 {
                 hi = own_end as usize;
             }
-            self.scan_region(buf, lo, hi, base, &mut sink);
+            sink.region(buf, lo..hi.max(lo), base);
+            self.scan_region(buf, lo, hi, base, sink);
             if done {
                 return Ok(read_end.min(own.end).saturating_sub(own.start));
             }
@@ -253,7 +277,7 @@ impl Scanner {
 
     /// Reports every hit whose hash starts in `buf[lo..hi]`; `buf[0]` is at file offset `base`.
     /// The caller guarantees `RESERVE` bytes after `hi` unless `hi` is the end of the input.
-    fn scan_region(&self, buf: &[u8], lo: usize, hi: usize, base: u64, sink: &mut impl FnMut(Hit)) {
+    fn scan_region(&self, buf: &[u8], lo: usize, hi: usize, base: u64, sink: &mut impl ScanSink) {
         let mut i = lo;
         while i < hi && i + HASH_LEN <= buf.len() {
             // Nix's skip: the last byte that cannot be in a hash moves the window past it.
@@ -277,7 +301,7 @@ impl Scanner {
             if run_start && end == i + HASH_LEN {
                 if let Some(hit) = self.classify(buf, i, base) {
                     classified = true;
-                    sink(hit);
+                    sink.hit(hit);
                 }
             }
             if !self.candidates.is_empty() {
@@ -288,7 +312,7 @@ impl Scanner {
                     }
                     if let Ok(window) = <[u8; HASH_LEN]>::try_from(&buf[k..k + HASH_LEN]) {
                         if self.candidates.contains(&window) {
-                            sink(self.known_hash_hit(buf, k, base));
+                            sink.hit(self.known_hash_hit(buf, k, base));
                         }
                     }
                 }
@@ -571,9 +595,13 @@ mod tests {
             let mut buffer = ScanBuffer::new(4096);
             let mut hits = Vec::new();
             let scanned = scanner
-                .scan_stream(&shifted[..], 0, 0..u64::MAX, &mut buffer, |hit| {
-                    hits.push(hit)
-                })
+                .scan_stream(
+                    &shifted[..],
+                    0,
+                    0..u64::MAX,
+                    &mut buffer,
+                    &mut |hit: Hit| hits.push(hit),
+                )
                 .expect("in-memory read");
             assert_eq!(scanned, shifted.len() as u64);
             let expected: Vec<_> = whole
@@ -615,9 +643,13 @@ mod tests {
                 9_000.max(cut)..data.len() as u64 + 100,
             ] {
                 scanned += scanner
-                    .scan_file_range(&file, data.len() as u64, range, &mut buffer, |hit| {
-                        hits.push(hit)
-                    })
+                    .scan_file_range(
+                        &file,
+                        data.len() as u64,
+                        range,
+                        &mut buffer,
+                        &mut |hit: Hit| hits.push(hit),
+                    )
                     .expect("read");
             }
             assert_eq!(scanned, data.len() as u64, "cut {cut}");
@@ -637,7 +669,7 @@ mod tests {
                 0,
                 0..u64::MAX,
                 &mut ScanBuffer::new(4096),
-                |hit| hits.push(hit),
+                &mut |hit: Hit| hits.push(hit),
             )
             .expect("in-memory read");
         assert_eq!(hits.len(), 1);

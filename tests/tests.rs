@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod elf;
 mod fixtures;
 mod large;
 mod nix;

@@ -108,7 +108,7 @@ fn node(store_dir: &str, scanner: &Scanner, path: &StorePath) -> Option<Node> {
                     opened.size,
                     0..opened.size,
                     &mut buffer,
-                    |hit| note(hit.hash),
+                    &mut |hit: crate::scan::Hit| note(hit.hash),
                 )
                 .ok()?;
         }

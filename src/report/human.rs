@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use crate::findings::{Finding, Report, Severity, SizeSource, Verdict};
+use crate::findings::{Evidence, Finding, Report, Severity, SizeSource, Verdict};
 
 const RED: &str = "\x1b[31m";
 const YELLOW: &str = "\x1b[33m";
@@ -112,7 +112,10 @@ fn write_finding(
                 format!("{} ({})", r.package, facts.join(", "))
             }
         }
-        None => finding.message.clone(),
+        None => finding
+            .locations
+            .first()
+            .map_or_else(String::new, |l| l.file.clone()),
     };
     writeln!(
         out,
@@ -122,6 +125,14 @@ fn write_finding(
         p.paint(BOLD, &title)
     )?;
     writeln!(out, "  {}", finding.message)?;
+    for copy in &finding.evidence {
+        writeln!(
+            out,
+            "  {}     {}",
+            p.paint(DIM, "copy"),
+            describe_copy(copy)
+        )?;
+    }
     if let Some(r) = &finding.reference {
         writeln!(out, "  {}     {}", p.paint(DIM, "path"), r.store_path)?;
         if let Some(deriver) = &r.deriver {
@@ -140,16 +151,47 @@ fn write_finding(
         };
         writeln!(out, "  {}     {}", p.paint(DIM, "cost"), cost)?;
     }
-    for (n, location) in finding.locations.iter().enumerate() {
-        let place = match location.offset {
-            Some(offset) => format!("{}+{offset:#x}", location.file),
-            None => format!("{} (symlink)", location.file),
+    // A finding about a whole file (linkage) names it in the title; no offsets to list.
+    let locations = if finding.reference.is_some() {
+        finding.locations.as_slice()
+    } else {
+        &[]
+    };
+    for (n, location) in locations.iter().enumerate() {
+        let file = match &location.member {
+            Some(member) => format!("{}({member})", location.file),
+            None => location.file.clone(),
         };
-        let mut place = if many_targets {
-            format!("{}/{place}", location.target)
+        // With several targets, say which one (a file target is its own path already).
+        let file = if many_targets
+            && location.target != location.file
+            && !location.target.ends_with(&format!("/{}", location.file))
+        {
+            format!("{}/{file}", location.target)
+        } else if many_targets {
+            location.target.clone() + &file[location.file.len()..]
         } else {
-            place
+            file
         };
+        let mut place = match location.offset {
+            Some(offset) => format!("{file}+{offset:#x}"),
+            None => format!("{file} (symlink)"),
+        };
+        let mut inside = Vec::new();
+        if let Some(section) = &location.section {
+            inside.push(section.clone());
+        }
+        match location.loaded {
+            Some(true) => inside.push("loaded".to_string()),
+            Some(false) => inside.push("not loaded".to_string()),
+            None => {}
+        }
+        if let Some(symbol) = &location.symbol {
+            inside.push(format!("in {symbol}"));
+        }
+        if !inside.is_empty() {
+            place = format!("{place} [{}]", inside.join(", "));
+        }
         if !location.subpath.is_empty() {
             place = format!("{place}  → {}", location.subpath);
         }
@@ -168,6 +210,25 @@ fn write_finding(
         writeln!(out, "  {}      {}", p.paint(GREEN, "fix"), fix)?;
     }
     writeln!(out)
+}
+
+/// One copy of a library: "static, tikv flavour, in bin/app: _rjem_malloc, _RJEM_MALLOC_CONF".
+fn describe_copy(copy: &Evidence) -> String {
+    let mut text = format!("{} {} ({})", copy.linkage, copy.library, copy.flavour);
+    text.push_str(&format!(" in {}", copy.object));
+    if !copy.needed_via.is_empty() {
+        text.push_str(&format!(", needed by {}", copy.needed_via.join(" → ")));
+    }
+    let shown: Vec<&str> = copy
+        .symbols
+        .iter()
+        .chain(&copy.strings)
+        .map(String::as_str)
+        .collect();
+    if !shown.is_empty() {
+        text.push_str(&format!(": {}", shown.join(", ")));
+    }
+    text
 }
 
 /// `1 file`, `2 files`.

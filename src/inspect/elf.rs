@@ -1,0 +1,516 @@
+//! Reads what the audit needs from an ELF file, piece by piece with `pread`.
+//!
+//! The file is never loaded whole: the header, program headers, section headers and the
+//! dynamic section are read always (they are small), the symbol tables only when the caller
+//! has offsets to place or symbol names to look for. goblin parses each piece; every count and
+//! offset is checked against the file size and the limits below before anything is read, so a
+//! hostile header (a section table past the end, 10^8 symbols claimed) is an error, not an
+//! allocation.
+
+use std::collections::HashSet;
+
+use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::dynamic::{DF_1_PIE, DT_FLAGS_1, DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_SONAME};
+use goblin::elf::header::{ET_DYN, ET_EXEC, ET_REL};
+use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD};
+use goblin::elf::section_header::{SHF_ALLOC, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB};
+use goblin::elf::sym::{Sym, Symtab};
+use goblin::elf::{Elf, ProgramHeader, SectionHeader};
+use serde::Serialize;
+
+use super::demangle::demangle;
+use super::{Place, ReadAt};
+
+/// The largest table (symbols, their names, section headers) read from one file.
+pub const MAX_TABLE_BYTES: u64 = 256 << 20;
+
+/// What kind of object a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ElfType {
+    /// A static executable (`ET_EXEC` without interpreter).
+    StaticExecutable,
+    /// A static position-independent executable (`ET_DYN`, no interpreter, `DF_1_PIE`).
+    StaticPie,
+    /// An executable loaded by an interpreter.
+    DynamicExecutable,
+    SharedObject,
+    /// A `.o` file.
+    Relocatable,
+    Other,
+}
+
+impl ElfType {
+    /// Whether the file is a program that runs as a process of its own.
+    pub fn is_executable(self) -> bool {
+        matches!(
+            self,
+            ElfType::StaticExecutable | ElfType::StaticPie | ElfType::DynamicExecutable
+        )
+    }
+}
+
+/// The linkage facts of one ELF file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ElfFacts {
+    #[serde(rename = "type")]
+    pub kind: ElfType,
+    pub interpreter: Option<String>,
+    pub needed: Vec<String>,
+    pub soname: Option<String>,
+    pub rpath: Vec<String>,
+    pub runpath: Vec<String>,
+    /// No `.symtab`: only dynamic symbols (if any) are left.
+    pub stripped: bool,
+}
+
+/// One section, as the placing of offsets needs it.
+#[derive(Debug, Clone)]
+struct Section {
+    name: String,
+    offset: u64,
+    size: u64,
+    addr: u64,
+    alloc: bool,
+    kind: u32,
+    link: u32,
+}
+
+/// A parsed ELF file: its facts, and what is needed to place offsets and find symbols.
+#[derive(Debug)]
+pub struct ElfFile {
+    pub facts: ElfFacts,
+    ctx: Ctx,
+    sections: Vec<Section>,
+    /// File ranges of `PT_LOAD` segments.
+    loads: Vec<(u64, u64)>,
+    /// File range of the interpreter path, and of each RPATH/RUNPATH string.
+    interp: Option<(u64, u64)>,
+    search_paths: Vec<(u64, u64, &'static str)>,
+    /// Where the ELF data starts in the file (an archive member's data) and its length.
+    base: u64,
+    len: u64,
+}
+
+/// Where an ELF image lies: a whole file, or an archive member's data inside one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub base: u64,
+    pub len: u64,
+}
+
+/// Reads `len` bytes at `offset` of `span`, refusing what lies past its end or over the limit.
+fn read_region(
+    file: &dyn ReadAt,
+    span: Span,
+    offset: u64,
+    len: u64,
+    what: &str,
+) -> Result<Vec<u8>, String> {
+    let end = offset.checked_add(len).filter(|&end| end <= span.len);
+    if end.is_none() {
+        return Err(format!(
+            "{what} at {offset:#x}+{len:#x} lies past the end of the file"
+        ));
+    }
+    if len > MAX_TABLE_BYTES {
+        return Err(format!(
+            "{what} of {len} bytes is over the {MAX_TABLE_BYTES}-byte limit"
+        ));
+    }
+    let mut bytes = vec![0u8; len as usize];
+    file.read_exact_at(&mut bytes, span.base + offset)
+        .map_err(|e| format!("reading {what}: {e}"))?;
+    Ok(bytes)
+}
+
+/// A symbol name at `at` in a string table, borrowed (no copy for the many that are skipped).
+fn name_at(bytes: &[u8], at: usize) -> Option<&str> {
+    let tail = bytes.get(at..)?;
+    let end = tail.iter().position(|&b| b == 0)?;
+    std::str::from_utf8(&tail[..end]).ok()
+}
+
+/// A string at `at` in a string-table region (up to its NUL).
+fn c_string(bytes: &[u8], at: usize) -> Option<String> {
+    let tail = bytes.get(at..)?;
+    let end = tail.iter().position(|&b| b == 0)?;
+    Some(String::from_utf8_lossy(&tail[..end]).into_owned())
+}
+
+impl ElfFile {
+    /// Parses the headers of the ELF image at `span` of `file`.
+    pub fn parse(file: &dyn ReadAt, span: Span) -> Result<ElfFile, String> {
+        let head = read_region(file, span, 0, span.len.min(64), "ELF header")?;
+        let header = Elf::parse_header(&head).map_err(|e| format!("ELF header: {e}"))?;
+        let container = header.container().map_err(|e| e.to_string())?;
+        let endian = header.endianness().map_err(|e| e.to_string())?;
+        let ctx = Ctx::new(container, endian);
+
+        let phdr_size = ProgramHeader::size(ctx) as u64;
+        let phdr_bytes = read_region(
+            file,
+            span,
+            header.e_phoff,
+            u64::from(header.e_phnum) * phdr_size,
+            "program headers",
+        )?;
+        let phdrs = ProgramHeader::parse(&phdr_bytes, 0, usize::from(header.e_phnum), ctx)
+            .map_err(|e| format!("program headers: {e}"))?;
+
+        let sections = if header.e_shoff == 0 {
+            Vec::new()
+        } else {
+            Self::sections(
+                file,
+                span,
+                header.e_shoff,
+                header.e_shnum,
+                header.e_shstrndx,
+                ctx,
+            )?
+        };
+
+        let loads = phdrs
+            .iter()
+            .filter(|p| p.p_type == PT_LOAD)
+            .map(|p| (p.p_offset, p.p_offset.saturating_add(p.p_filesz)))
+            .collect();
+        let mut elf = ElfFile {
+            facts: ElfFacts {
+                kind: ElfType::Other,
+                interpreter: None,
+                needed: Vec::new(),
+                soname: None,
+                rpath: Vec::new(),
+                runpath: Vec::new(),
+                stripped: !sections.iter().any(|s| s.kind == SHT_SYMTAB),
+            },
+            ctx,
+            sections,
+            loads,
+            interp: None,
+            search_paths: Vec::new(),
+            base: span.base,
+            len: span.len,
+        };
+        if let Some(p) = phdrs.iter().find(|p| p.p_type == PT_INTERP) {
+            let bytes = read_region(file, span, p.p_offset, p.p_filesz, "interpreter")?;
+            elf.interp = Some((p.p_offset, p.p_offset + p.p_filesz));
+            elf.facts.interpreter =
+                c_string(&bytes, 0).or_else(|| Some(String::from_utf8_lossy(&bytes).into_owned()));
+        }
+        let mut pie = false;
+        if let Some(p) = phdrs.iter().find(|p| p.p_type == PT_DYNAMIC) {
+            pie = elf.read_dynamic(file, p)?;
+        }
+        elf.facts.kind = match header.e_type {
+            ET_REL => ElfType::Relocatable,
+            ET_EXEC if elf.facts.interpreter.is_some() => ElfType::DynamicExecutable,
+            ET_EXEC => ElfType::StaticExecutable,
+            ET_DYN if elf.facts.interpreter.is_some() => ElfType::DynamicExecutable,
+            ET_DYN if pie => ElfType::StaticPie,
+            ET_DYN => ElfType::SharedObject,
+            _ => ElfType::Other,
+        };
+        Ok(elf)
+    }
+
+    fn sections(
+        file: &dyn ReadAt,
+        span: Span,
+        shoff: u64,
+        shnum: u16,
+        shstrndx: u16,
+        ctx: Ctx,
+    ) -> Result<Vec<Section>, String> {
+        let size = SectionHeader::size(ctx) as u64;
+        // A count of 0 with a table present means the count is in the first header's sh_size.
+        let first = read_region(file, span, shoff, size, "section headers")?;
+        let first = SectionHeader::parse_from(&first, 0, 1, ctx)
+            .map_err(|e| format!("section headers: {e}"))?;
+        let count = match shnum {
+            0 => first.first().map_or(0, |h| h.sh_size),
+            n => u64::from(n),
+        };
+        let table = read_region(
+            file,
+            span,
+            shoff,
+            count.saturating_mul(size),
+            "section headers",
+        )?;
+        let headers = SectionHeader::parse_from(&table, 0, count as usize, ctx)
+            .map_err(|e| format!("section headers: {e}"))?;
+        let names = headers
+            .get(usize::from(shstrndx))
+            .filter(|h| h.sh_type != SHT_NOBITS)
+            .map(|h| read_region(file, span, h.sh_offset, h.sh_size, "section names"))
+            .transpose()?
+            .unwrap_or_default();
+        Ok(headers
+            .iter()
+            .map(|h| Section {
+                name: c_string(&names, h.sh_name).unwrap_or_default(),
+                offset: h.sh_offset,
+                size: if h.sh_type == SHT_NOBITS {
+                    0
+                } else {
+                    h.sh_size
+                },
+                addr: h.sh_addr,
+                alloc: h.sh_flags & u64::from(SHF_ALLOC) != 0,
+                kind: h.sh_type,
+                link: h.sh_link,
+            })
+            .collect())
+    }
+
+    fn span(&self) -> Span {
+        Span {
+            base: self.base,
+            len: self.len,
+        }
+    }
+
+    /// Reads DT_NEEDED, DT_SONAME, DT_RPATH and DT_RUNPATH; returns whether DF_1_PIE is set.
+    fn read_dynamic(&mut self, file: &dyn ReadAt, dynamic: &ProgramHeader) -> Result<bool, String> {
+        let bytes = read_region(
+            file,
+            self.span(),
+            dynamic.p_offset,
+            dynamic.p_filesz,
+            "dynamic section",
+        )?;
+        let word = if self.ctx.container == Container::Big {
+            8
+        } else {
+            4
+        };
+        let read_word = |at: usize| -> Option<u64> {
+            let raw = bytes.get(at..at + word)?;
+            let mut buf = [0u8; 8];
+            Some(match (word, self.ctx.le) {
+                (8, Endian::Little) => {
+                    buf.copy_from_slice(raw);
+                    u64::from_le_bytes(buf)
+                }
+                (8, _) => {
+                    buf.copy_from_slice(raw);
+                    u64::from_be_bytes(buf)
+                }
+                (_, Endian::Little) => {
+                    u64::from(u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]))
+                }
+                _ => u64::from(u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]])),
+            })
+        };
+        let mut entries = Vec::new();
+        let mut at = 0;
+        while let (Some(tag), Some(value)) = (read_word(at), read_word(at + word)) {
+            if tag == 0 {
+                break;
+            }
+            entries.push((tag, value));
+            at += 2 * word;
+        }
+        let pie = entries
+            .iter()
+            .any(|&(tag, value)| tag == DT_FLAGS_1 && value & DF_1_PIE != 0);
+        // The strings live in the section the dynamic section links to (.dynstr).
+        let Some(strtab) = self
+            .sections
+            .iter()
+            .find(|s| s.offset == dynamic.p_offset)
+            .and_then(|s| self.sections.get(s.link as usize))
+            .cloned()
+        else {
+            return Ok(pie);
+        };
+        let strings = read_region(
+            file,
+            self.span(),
+            strtab.offset,
+            strtab.size,
+            "dynamic strings",
+        )?;
+        for (tag, value) in entries {
+            let Some(text) = usize::try_from(value)
+                .ok()
+                .and_then(|v| c_string(&strings, v))
+            else {
+                continue;
+            };
+            let range = (
+                strtab.offset + value,
+                strtab.offset + value + text.len() as u64,
+            );
+            match tag {
+                DT_NEEDED => self.facts.needed.push(text),
+                DT_SONAME => self.facts.soname = Some(text),
+                DT_RPATH => {
+                    self.search_paths.push((range.0, range.1, "rpath"));
+                    self.facts.rpath.extend(text.split(':').map(str::to_string));
+                }
+                DT_RUNPATH => {
+                    self.search_paths.push((range.0, range.1, "runpath"));
+                    self.facts
+                        .runpath
+                        .extend(text.split(':').map(str::to_string));
+                }
+                _ => {}
+            }
+        }
+        Ok(pie)
+    }
+
+    /// Where each of `offsets` sits (section, loaded, dynamic-linkage role), and, with the
+    /// symbol tables read once, the enclosing symbol of each and which of `wanted` symbol
+    /// names the file defines.
+    pub fn place(
+        &self,
+        file: &dyn ReadAt,
+        offsets: &[u64],
+        wanted: &HashSet<&str>,
+    ) -> Result<(Vec<Place>, HashSet<String>), String> {
+        let mut places: Vec<Place> = offsets
+            .iter()
+            .map(|&offset| self.place_section(offset))
+            .collect();
+        let mut defined = HashSet::new();
+        if offsets.is_empty() && wanted.is_empty() {
+            return Ok((places, defined));
+        }
+        // The sections that hold an offset: only their symbols can enclose one.
+        let hit_sections: HashSet<usize> = offsets
+            .iter()
+            .filter_map(|&o| {
+                self.sections
+                    .iter()
+                    .position(|s| s.size > 0 && (s.offset..s.offset + s.size).contains(&o))
+            })
+            .collect();
+        // .symtab first when present: its names win over .dynsym's.
+        let mut tables: Vec<&Section> = self
+            .sections
+            .iter()
+            .filter(|s| s.kind == SHT_SYMTAB || s.kind == SHT_DYNSYM)
+            .collect();
+        tables.sort_by_key(|s| s.kind != SHT_SYMTAB);
+        for table in tables {
+            let Some(names_section) = self.sections.get(table.link as usize) else {
+                continue;
+            };
+            let symbols = read_region(file, self.span(), table.offset, table.size, "symbol table")?;
+            let names = read_region(
+                file,
+                self.span(),
+                names_section.offset,
+                names_section.size,
+                "symbol names",
+            )?;
+            let count = (table.size / Sym::size(self.ctx.container) as u64) as usize;
+            let symtab = Symtab::parse(&symbols, 0, count, self.ctx)
+                .map_err(|e| format!("symbol table: {e}"))?;
+            // (start, end or start when unsized, name) of the symbols in sections with hits.
+            let mut spans: Vec<(u64, u64, usize)> = Vec::new();
+            for sym in symtab.iter() {
+                if sym.st_shndx == 0 {
+                    continue;
+                }
+                let Some(name) = name_at(&names, sym.st_name) else {
+                    continue;
+                };
+                if wanted.contains(name) {
+                    defined.insert(name.to_string());
+                }
+                if !hit_sections.contains(&sym.st_shndx) {
+                    continue;
+                }
+                let section = &self.sections[sym.st_shndx];
+                let start = if self.facts.kind == ElfType::Relocatable {
+                    section.offset.saturating_add(sym.st_value)
+                } else {
+                    sym.st_value
+                        .wrapping_sub(section.addr)
+                        .wrapping_add(section.offset)
+                };
+                spans.push((start, start.saturating_add(sym.st_size), sym.st_name));
+            }
+            spans.sort_unstable();
+            for (place, &offset) in places.iter_mut().zip(offsets) {
+                if place.symbol.is_some() {
+                    continue;
+                }
+                // The last symbol starting at or before the offset encloses it if it is unsized
+                // (GHC's string literals, assembler labels) or long enough.
+                let at = spans.partition_point(|&(start, _, _)| start <= offset);
+                let Some(&(start, end, name)) = at.checked_sub(1).and_then(|i| spans.get(i)) else {
+                    continue;
+                };
+                let section = self
+                    .sections
+                    .iter()
+                    .find(|s| (s.offset..s.offset + s.size).contains(&offset));
+                let same_section =
+                    section.is_some_and(|s| (s.offset..s.offset + s.size).contains(&start));
+                if same_section && (end == start || offset < end) {
+                    place.symbol = name_at(&names, name).map(|n| demangle(n).display());
+                }
+            }
+            // A hit inside this table's own names is the name of a symbol (`<hash>-hi.c`).
+            let names_end = names_section.offset.saturating_add(names_section.size);
+            for (place, &offset) in places.iter_mut().zip(offsets) {
+                if place.symbol.is_none()
+                    && place.dynamic.is_none()
+                    && (names_section.offset..names_end).contains(&offset)
+                {
+                    let at = (offset - names_section.offset) as usize;
+                    let start = names[..at]
+                        .iter()
+                        .rposition(|&b| b == 0)
+                        .map_or(0, |p| p + 1);
+                    place.symbol = c_string(&names, start).map(|n| demangle(&n).display());
+                }
+            }
+        }
+        Ok((places, defined))
+    }
+
+    /// The section, loadedness and dynamic-linkage role of one offset.
+    fn place_section(&self, offset: u64) -> Place {
+        let section = self
+            .sections
+            .iter()
+            .filter(|s| s.size > 0)
+            .find(|s| (s.offset..s.offset.saturating_add(s.size)).contains(&offset));
+        let loaded = if self.loads.is_empty() {
+            // A relocatable object: what is allocated will be loaded once linked.
+            section.map(|s| s.alloc)
+        } else {
+            Some(
+                self.loads
+                    .iter()
+                    .any(|&(start, end)| (start..end).contains(&offset)),
+            )
+        };
+        let dynamic = if self
+            .interp
+            .is_some_and(|(start, end)| (start..end).contains(&offset))
+        {
+            Some("interpreter")
+        } else {
+            self.search_paths
+                .iter()
+                .find(|&&(start, end, _)| (start..end).contains(&offset))
+                .map(|&(_, _, role)| role)
+        };
+        Place {
+            section: section.map(|s| s.name.clone()),
+            loaded,
+            symbol: None,
+            member: None,
+            dynamic,
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Looks inside binaries: where in an ELF file or `ar` archive each hit sits, the linkage
+//! facts of every ELF file, and which of a set of symbols it defines.
+//!
+//! Only files whose first bytes say ELF or `ar` are inspected ([`sniff`]); everything is read
+//! with bounded `pread`s ([`elf`], [`archive`]), never by loading the file. A file that cannot
+//! be parsed is still byte-scanned by the caller; its inspection just says why it failed.
+
+pub mod archive;
+pub mod demangle;
+pub mod elf;
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+
+use serde::Serialize;
+
+use self::elf::{ElfFacts, ElfFile, Span};
+
+/// Bytes read by position: a file (with `pread`), or a buffer (tests and fuzzing).
+pub trait ReadAt {
+    /// Fills `buf` from `offset`, or fails if the source ends first.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+}
+
+impl ReadAt for File {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        FileExt::read_exact_at(self, buf, offset)
+    }
+}
+
+impl ReadAt for &[u8] {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let source = usize::try_from(offset)
+            .ok()
+            .and_then(|start| self.get(start..start.checked_add(buf.len())?))
+            .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+        buf.copy_from_slice(source);
+        Ok(())
+    }
+}
+
+/// Where one byte offset sits inside a binary.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Place {
+    /// The ELF section holding it.
+    pub section: Option<String>,
+    /// Whether it is loaded at run time (inside a `PT_LOAD` segment; for a `.o`, an
+    /// allocated section).
+    pub loaded: Option<bool>,
+    /// The enclosing symbol, demangled.
+    pub symbol: Option<String>,
+    /// The archive member (`bar.o` of `libfoo.a`).
+    pub member: Option<String>,
+    /// `interpreter`, `rpath` or `runpath` when it is part of one.
+    #[serde(skip)]
+    pub dynamic: Option<&'static str>,
+}
+
+/// What a file's first bytes say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Elf,
+    Archive,
+    Other,
+}
+
+/// Tells ELF and `ar` archives from the rest by their magic.
+pub fn sniff(first: &[u8]) -> Format {
+    if first.starts_with(b"\x7fELF") {
+        Format::Elf
+    } else if first.starts_with(archive::MAGIC) {
+        Format::Archive
+    } else {
+        Format::Other
+    }
+}
+
+/// What inspecting one file found.
+#[derive(Debug, Default)]
+pub struct Inspection {
+    /// The linkage facts of an ELF file.
+    pub elf: Option<ElfFacts>,
+    /// One place per offset asked about, in the same order.
+    pub places: Vec<Place>,
+    /// Which of the wanted symbol names the file defines.
+    pub defined: HashSet<String>,
+}
+
+/// Inspects `file` (`len` bytes, of `format`): places each of `offsets`, and looks for the
+/// `wanted` symbol names. An `Err` says why the file could not be parsed.
+pub fn inspect(
+    file: &dyn ReadAt,
+    len: u64,
+    format: Format,
+    offsets: &[u64],
+    wanted: &HashSet<&str>,
+) -> Result<Inspection, String> {
+    match format {
+        Format::Elf => {
+            let elf = ElfFile::parse(file, Span { base: 0, len })?;
+            let (places, defined) = elf.place(file, offsets, wanted)?;
+            Ok(Inspection {
+                elf: Some(elf.facts),
+                places,
+                defined,
+            })
+        }
+        Format::Archive => Ok(Inspection {
+            places: archive::place(file, len, offsets)?,
+            ..Inspection::default()
+        }),
+        Format::Other => Ok(Inspection {
+            places: vec![Place::default(); offsets.len()],
+            ..Inspection::default()
+        }),
+    }
+}

@@ -1,0 +1,347 @@
+//! Process images: which libraries each executable ends up with, and how many copies.
+//!
+//! For every executable in the audited tree, the needed libraries are resolved as the dynamic
+//! loader would (RPATH or RUNPATH with `$ORIGIN`, inside the tree, and in store paths that
+//! exist on disk), transitively. Every object of that image contributes the library identities
+//! its bytes showed (a static copy), and every object that *is* a library contributes a shared
+//! copy, found by its contents or only by its name when it could not be read. Two copies of one
+//! library are `duplicate-library` (different flavours, or two static copies) or
+//! `mixed-linkage` (one build linked statically and loaded dynamically); two allocators of
+//! different families are `duplicate-allocator`; and an executable that was expected to be
+//! static but is not is `not-static`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+use crate::file_scan::{self, Outcome, Tools};
+use crate::findings::{Evidence, Finding, Location, Rule, Severity};
+use crate::inputs::Target;
+use crate::scan::ScanBuffer;
+
+/// Needed libraries followed from one executable at most.
+const MAX_IMAGE_OBJECTS: usize = 4096;
+
+/// An object of a process image: a file of the tree, a file outside it, or a name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Object {
+    InTree(usize),
+    OnDisk(PathBuf),
+    Unresolved(String),
+}
+
+/// Finds every linkage fault of the audited executables.
+pub fn analyse(
+    tools: &Tools,
+    targets: &[Target],
+    outcomes: &[Outcome],
+    expect_static: bool,
+) -> Vec<Finding> {
+    let mut resolver = Resolver::new(tools, outcomes);
+    let executables: Vec<usize> = (0..outcomes.len())
+        .filter(|&i| {
+            outcomes[i]
+                .elf
+                .as_ref()
+                .is_some_and(|e| e.kind.is_executable())
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for exe in executables {
+        let outcome = &outcomes[exe];
+        let location = Location {
+            target: targets[outcome.target].given.clone(),
+            file: outcome.rel.clone(),
+            offset: None,
+            subpath: String::new(),
+            excerpt: String::new(),
+            anchor: "",
+            section: None,
+            loaded: None,
+            symbol: None,
+            member: None,
+        };
+        if let (true, Some(facts)) = (expect_static, &outcome.elf) {
+            if facts.interpreter.is_some() || !facts.needed.is_empty() {
+                findings.push(not_static(facts, location.clone()));
+            }
+        }
+        let copies = resolver.copies(exe);
+        findings.extend(duplicates(tools, &copies, &location));
+    }
+    findings
+}
+
+fn not_static(facts: &crate::inspect::elf::ElfFacts, location: Location) -> Finding {
+    let mut reasons = Vec::new();
+    if let Some(interp) = &facts.interpreter {
+        reasons.push(format!("interpreter {interp}"));
+    }
+    if !facts.needed.is_empty() {
+        reasons.push(format!("needs {}", facts.needed.join(", ")));
+    }
+    Finding {
+        rule: Rule::NotStatic,
+        severity: Severity::Error,
+        message: format!("{} is not static: {}", location.file, reasons.join("; ")),
+        fix: Some("build it static (pkgsStatic, or -static / -C target-feature=+crt-static), or audit it as dynamic".into()),
+        reference: None,
+        locations: vec![location],
+        more_locations: 0,
+        size: None,
+        evidence: Vec::new(),
+    }
+}
+
+/// The findings about the copies of libraries in one image.
+fn duplicates(tools: &Tools, copies: &[Evidence], location: &Location) -> Vec<Finding> {
+    let mut by_library: BTreeMap<&str, Vec<&Evidence>> = BTreeMap::new();
+    for copy in copies {
+        by_library
+            .entry(copy.library.as_str())
+            .or_default()
+            .push(copy);
+    }
+    let mut findings = Vec::new();
+    for (library, copies) in &by_library {
+        if copies.len() < 2 {
+            continue;
+        }
+        let flavours: BTreeSet<&str> = copies.iter().map(|c| c.flavour.as_str()).collect();
+        let statics = copies.iter().filter(|c| c.linkage == "static").count();
+        let mixed = flavours.len() == 1 && statics > 0 && statics < copies.len();
+        let (rule, what) = if mixed {
+            (
+                Rule::MixedLinkage,
+                "linked statically and also loaded dynamically",
+            )
+        } else {
+            (Rule::DuplicateLibrary, "in the process twice")
+        };
+        findings.push(Finding {
+            rule,
+            severity: Severity::Error,
+            message: format!(
+                "{library} is {what} in {} ({} copies)",
+                location.file,
+                copies.len()
+            ),
+            fix: tools.signatures.library(library).map(|l| l.fix.clone()),
+            reference: None,
+            locations: vec![location.clone()],
+            more_locations: 0,
+            size: None,
+            evidence: copies.iter().map(|&c| c.clone()).collect(),
+        });
+    }
+    let allocators: Vec<&str> = by_library
+        .keys()
+        .copied()
+        .filter(|id| tools.signatures.library(id).is_some_and(|l| l.allocator))
+        .collect();
+    if allocators.len() >= 2 {
+        findings.push(Finding {
+            rule: Rule::DuplicateAllocator,
+            severity: Severity::Error,
+            message: format!(
+                "{} has {} allocators: {}",
+                location.file,
+                allocators.len(),
+                allocators.join(", ")
+            ),
+            fix: Some("keep one malloc implementation in the process".into()),
+            reference: None,
+            locations: vec![location.clone()],
+            more_locations: 0,
+            size: None,
+            evidence: copies
+                .iter()
+                .filter(|c| allocators.contains(&c.library.as_str()))
+                .cloned()
+                .collect(),
+        });
+    }
+    findings
+}
+
+/// Resolves needed names to objects and remembers what it read outside the tree.
+struct Resolver<'a> {
+    tools: &'a Tools<'a>,
+    outcomes: &'a [Outcome],
+    by_path: HashMap<&'a Path, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+    outside: HashMap<PathBuf, Outcome>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(tools: &'a Tools<'a>, outcomes: &'a [Outcome]) -> Resolver<'a> {
+        let mut by_path = HashMap::new();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let (Some(path), Some(elf)) = (&outcome.path, &outcome.elf) else {
+                continue;
+            };
+            by_path.insert(path.as_path(), i);
+            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            for name in file_name.into_iter().chain(elf.soname.clone()) {
+                by_name.entry(name).or_default().push(i);
+            }
+        }
+        Resolver {
+            tools,
+            outcomes,
+            by_path,
+            by_name,
+            outside: HashMap::new(),
+        }
+    }
+
+    /// The outcome of an object that could be read.
+    fn outcome(&self, object: &Object) -> Option<&Outcome> {
+        match object {
+            Object::InTree(i) => self.outcomes.get(*i),
+            Object::OnDisk(path) => self.outside.get(path),
+            Object::Unresolved(_) => None,
+        }
+    }
+
+    /// Where the loader would find `name` for `requester`.
+    fn resolve(&mut self, name: &str, requester: &Object) -> Object {
+        if let Some(outcome) = self.outcome(requester) {
+            let facts = outcome.elf.as_ref();
+            let origin = outcome
+                .path
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf);
+            let dirs: Vec<String> = facts
+                .map(|f| {
+                    if f.runpath.is_empty() {
+                        f.rpath.clone()
+                    } else {
+                        f.runpath.clone()
+                    }
+                })
+                .unwrap_or_default();
+            for dir in dirs {
+                let dir = match &origin {
+                    Some(origin) => dir
+                        .replace("${ORIGIN}", &origin.to_string_lossy())
+                        .replace("$ORIGIN", &origin.to_string_lossy()),
+                    None => dir,
+                };
+                let candidate = Path::new(&dir).join(name);
+                if let Some(&i) = self.by_path.get(candidate.as_path()) {
+                    return Object::InTree(i);
+                }
+                if dir.starts_with(&format!("{}/", self.tools.store_dir)) && candidate.is_file() {
+                    return self.read_outside(candidate);
+                }
+            }
+        }
+        match self.by_name.get(name).and_then(|found| found.first()) {
+            Some(&i) => Object::InTree(i),
+            None => Object::Unresolved(name.to_string()),
+        }
+    }
+
+    fn read_outside(&mut self, path: PathBuf) -> Object {
+        if !self.outside.contains_key(&path) {
+            let mut outcome = Outcome {
+                rel: path.to_string_lossy().into_owned(),
+                ..Outcome::default()
+            };
+            let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            file_scan::scan_file(
+                self.tools,
+                &canonical,
+                &mut ScanBuffer::default(),
+                &mut outcome,
+            );
+            outcome.path = Some(path.clone());
+            self.outside.insert(path.clone(), outcome);
+        }
+        Object::OnDisk(path)
+    }
+
+    /// Every copy of every known library in the image of executable `exe`.
+    fn copies(&mut self, exe: usize) -> Vec<Evidence> {
+        let mut copies = BTreeSet::new();
+        let mut seen = BTreeSet::from([Object::InTree(exe)]);
+        // Each object with the chain of needed names that led to it (the last is its own).
+        let mut queue = VecDeque::from([(Object::InTree(exe), Vec::<String>::new())]);
+        let exe_name = self.outcomes[exe].rel.clone();
+        while let Some((object, chain)) = queue.pop_front() {
+            // Who needed it: the executable, then each library on the way.
+            let needed_via: Vec<String> = match chain.split_last() {
+                Some((_, before)) => std::iter::once(exe_name.clone())
+                    .chain(before.iter().cloned())
+                    .collect(),
+                None => Vec::new(),
+            };
+            let (label, needed, libraries, own_names) = match self.outcome(&object) {
+                Some(o) => (
+                    o.rel.clone(),
+                    o.elf.as_ref().map(|e| e.needed.clone()).unwrap_or_default(),
+                    o.libraries.clone(),
+                    o.elf
+                        .as_ref()
+                        .and_then(|e| e.soname.clone())
+                        .into_iter()
+                        .chain(chain.last().cloned())
+                        .collect::<Vec<_>>(),
+                ),
+                None => (
+                    String::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    chain.last().cloned().into_iter().collect(),
+                ),
+            };
+            // The library this object is, by any of its names (soname, or the needed name).
+            let is = own_names
+                .iter()
+                .find_map(|n| self.tools.signatures.by_soname(n));
+            let mut counted_as_itself = false;
+            for identity in libraries {
+                let itself = is.is_some_and(|(l, _)| l.id == identity.library);
+                counted_as_itself |= itself;
+                copies.insert(Evidence {
+                    library: identity.library,
+                    flavour: identity.flavour,
+                    linkage: if itself { "shared" } else { "static" },
+                    object: if itself {
+                        own_names.last().cloned().unwrap_or(label.clone())
+                    } else {
+                        label.clone()
+                    },
+                    needed_via: needed_via.clone(),
+                    symbols: identity.symbols,
+                    strings: identity.strings,
+                });
+            }
+            if let (Some((library, flavour)), false) = (is, counted_as_itself) {
+                copies.insert(Evidence {
+                    library: library.id.clone(),
+                    flavour: flavour.id.clone(),
+                    linkage: "shared",
+                    object: own_names.last().cloned().unwrap_or(label.clone()),
+                    needed_via: needed_via.clone(),
+                    symbols: Vec::new(),
+                    strings: Vec::new(),
+                });
+            }
+            for name in needed {
+                if seen.len() >= MAX_IMAGE_OBJECTS {
+                    break;
+                }
+                let next = self.resolve(&name, &object);
+                if seen.insert(next.clone()) {
+                    let mut chain = chain.clone();
+                    chain.push(name);
+                    queue.push_back((next, chain));
+                }
+            }
+        }
+        copies.into_iter().collect()
+    }
+}
