@@ -20,7 +20,7 @@ use crate::closure::nar_size::{entry_bytes, NarNode};
 use crate::findings::Rule;
 use crate::inputs::{self, io_message, Entry, EntryKind, Target};
 use crate::inspect::elf::ElfFacts;
-use crate::inspect::{inspect, sniff, Format, Place};
+use crate::inspect::{sniff, Parsed, Place};
 use crate::libraries::{Found, Identity, Signatures};
 use crate::progress::Progress;
 use crate::scan::{Hit, ScanBuffer, ScanSink, Scanner};
@@ -114,12 +114,28 @@ pub struct Outcome {
 }
 
 /// What the scan of one file (or one range of it) hands back besides the byte count.
-#[derive(Default)]
 struct FileSink<'a> {
+    signatures: &'a Signatures,
     found: Recorder,
-    signatures: Option<&'a Signatures>,
     strings: Found,
-    format: Option<Format>,
+    /// File ranges searched for library strings (string tables and data of an ELF file).
+    ranges: Vec<(u64, u64)>,
+    /// For a whole-file scan: the file, whose structure is read when its first bytes arrive.
+    reader: Option<(&'a File, u64)>,
+    parsed: Option<Result<Parsed, String>>,
+}
+
+impl<'a> FileSink<'a> {
+    fn new(signatures: &'a Signatures) -> FileSink<'a> {
+        FileSink {
+            signatures,
+            found: Recorder::default(),
+            strings: Found::default(),
+            ranges: Vec::new(),
+            reader: None,
+            parsed: None,
+        }
+    }
 }
 
 impl ScanSink for FileSink<'_> {
@@ -128,11 +144,21 @@ impl ScanSink for FileSink<'_> {
     }
 
     fn region(&mut self, buf: &[u8], owned: Range<usize>, base: u64) {
-        if self.format.is_none() && base == 0 {
-            self.format = Some(sniff(buf));
+        if let Some((file, len)) = self.reader.take() {
+            let parsed = Parsed::read(file, len, sniff(buf));
+            self.ranges = parsed
+                .as_ref()
+                .map(|p| p.string_ranges(len))
+                .unwrap_or_default();
+            self.parsed = Some(parsed);
         }
-        if let (Some(signatures), Some(Format::Elf)) = (self.signatures, self.format) {
-            signatures.search(buf, owned, &mut self.strings);
+        let (start, end) = (base + owned.start as u64, base + owned.end as u64);
+        for &(from, to) in &self.ranges {
+            let (from, to) = (from.max(start), to.min(end));
+            if from < to {
+                let sub = (from - base) as usize..(to - base) as usize;
+                self.signatures.search(buf, sub, &mut self.strings);
+            }
         }
     }
 }
@@ -218,11 +244,9 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         }
     };
     outcome.executable = opened.executable;
-    let mut sink = FileSink {
-        signatures: Some(tools.signatures),
-        ..FileSink::default()
-    };
+    let mut sink = FileSink::new(tools.signatures);
     let result = if opened.size <= SPLIT_ABOVE {
+        sink.reader = Some((&opened.file, opened.size));
         tools
             .scanner
             .scan_file_range(&opened.file, opened.size, 0..opened.size, buffer, &mut sink)
@@ -245,24 +269,27 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
             "more than {MAX_PATHS_PER_FILE} distinct store paths; only the first are reported"
         ));
     }
-    let format = sink.format.unwrap_or(Format::Other);
-    if format != Format::Other {
-        let offsets: Vec<u64> = sink
-            .found
-            .iter()
-            .flat_map(|(_, _, hits, _)| hits.iter().map(|h| h.offset))
-            .collect();
-        let wanted = tools.signatures.symbols_to_check(&sink.strings);
-        match inspect(&opened.file, outcome.bytes, format, &offsets, &wanted) {
-            Ok(inspection) => {
-                outcome.places = offsets.into_iter().zip(inspection.places).collect();
-                outcome.libraries = tools
-                    .signatures
-                    .identify(&sink.strings, &inspection.defined);
-                outcome.elf = inspection.elf;
+    match sink.parsed.take().unwrap_or(Ok(Parsed::Other)) {
+        Ok(Parsed::Other) => {}
+        Ok(parsed) => {
+            let offsets: Vec<u64> = sink
+                .found
+                .iter()
+                .flat_map(|(_, _, hits, _)| hits.iter().map(|h| h.offset))
+                .collect();
+            let wanted = tools.signatures.symbols_to_check(&sink.strings);
+            match parsed.inspect(&opened.file, outcome.bytes, &offsets, &wanted) {
+                Ok(inspection) => {
+                    outcome.places = offsets.into_iter().zip(inspection.places).collect();
+                    outcome.libraries = tools
+                        .signatures
+                        .identify(&sink.strings, &inspection.defined);
+                    outcome.elf = inspection.elf;
+                }
+                Err(reason) => outcome.unparseable = Some(reason),
             }
-            Err(reason) => outcome.unparseable = Some(reason),
         }
+        Err(reason) => outcome.unparseable = Some(reason),
     }
     outcome.found = sink.found;
 }
@@ -280,16 +307,18 @@ fn content_rule(hit: &Hit) -> Rule {
 fn scan_ranges(tools: &Tools, file: &File, size: u64, sink: &mut FileSink) -> io::Result<u64> {
     let mut magic = [0u8; 8];
     let peeked = file.read_at(&mut magic, 0)?;
-    let format = sniff(&magic[..peeked]);
+    let parsed = Parsed::read(file, size, sniff(&magic[..peeked]));
+    let ranges = parsed
+        .as_ref()
+        .map(|p| p.string_ranges(size))
+        .unwrap_or_default();
+    sink.parsed = Some(parsed);
     let starts: Vec<u64> = (0..size).step_by(RANGE_LEN as usize).collect();
     let parts: Vec<(FileSink, io::Result<u64>)> = starts
         .par_iter()
         .map_init(ScanBuffer::default, |buffer, &start| {
-            let mut part = FileSink {
-                signatures: sink.signatures,
-                format: Some(format),
-                ..FileSink::default()
-            };
+            let mut part = FileSink::new(tools.signatures);
+            part.ranges = ranges.clone();
             let range = start..(start + RANGE_LEN).min(size);
             let result = tools
                 .scanner
@@ -297,7 +326,6 @@ fn scan_ranges(tools: &Tools, file: &File, size: u64, sink: &mut FileSink) -> io
             (part, result)
         })
         .collect();
-    sink.format = Some(format);
     let mut bytes = 0;
     for (part, result) in parts {
         bytes += result?;

@@ -478,3 +478,37 @@ fn an_archive_with_a_lying_member_size_is_reported_unparseable() {
         report["unparseable"]
     );
 }
+
+/// Every input that once crashed the fuzzer (fuzz/regressions/inspect/), and the hostile
+/// copies above, go through the inspection entry point as each format: no panic, and a place
+/// for every offset whenever it succeeds.
+#[test]
+fn fuzz_regressions_and_hostile_inputs_never_panic_inspection() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/inspect");
+    let mut inputs: Vec<(String, Vec<u8>)> = hostile_elves();
+    if let Ok(entries) = fs::read_dir(&dir) {
+        for entry in entries {
+            let path = entry.unwrap().path();
+            inputs.push((path.display().to_string(), fs::read(&path).unwrap()));
+        }
+    }
+    let wanted: std::collections::HashSet<&str> =
+        ["_rjem_mallocx", "io_uring_submit"].into_iter().collect();
+    for (name, bytes) in &inputs {
+        let len = bytes.len() as u64;
+        let offsets = [0, len / 2, len.saturating_sub(1), len + 10];
+        for format in [
+            stowaway::inspect::Format::Elf,
+            stowaway::inspect::Format::Archive,
+        ] {
+            let result = std::panic::catch_unwind(|| {
+                stowaway::inspect::inspect(&bytes.as_slice(), len, format, &offsets, &wanted)
+            });
+            match result {
+                Ok(Ok(inspection)) => assert_eq!(inspection.places.len(), offsets.len(), "{name}"),
+                Ok(Err(reason)) => assert!(!reason.is_empty(), "{name}"),
+                Err(_) => panic!("inspection panicked on {name} as {format:?}"),
+            }
+        }
+    }
+}

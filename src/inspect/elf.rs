@@ -13,13 +13,16 @@ use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::dynamic::{DF_1_PIE, DT_FLAGS_1, DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_SONAME};
 use goblin::elf::header::{ET_DYN, ET_EXEC, ET_REL};
 use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD};
-use goblin::elf::section_header::{SHF_ALLOC, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB};
+use goblin::elf::section_header::{
+    SHF_ALLOC, SHF_EXECINSTR, SHT_DYNSYM, SHT_NOBITS, SHT_PROGBITS, SHT_STRTAB, SHT_SYMTAB,
+};
 use goblin::elf::sym::{Sym, Symtab};
 use goblin::elf::{Elf, ProgramHeader, SectionHeader};
 use serde::Serialize;
 
 use super::demangle::demangle;
 use super::{Place, ReadAt};
+use crate::escape::escape_bytes;
 
 /// The largest table (symbols, their names, section headers) read from one file.
 pub const MAX_TABLE_BYTES: u64 = 256 << 20;
@@ -72,6 +75,7 @@ struct Section {
     size: u64,
     addr: u64,
     alloc: bool,
+    exec: bool,
     kind: u32,
     link: u32,
 }
@@ -260,6 +264,7 @@ impl ElfFile {
                 },
                 addr: h.sh_addr,
                 alloc: h.sh_flags & u64::from(SHF_ALLOC) != 0,
+                exec: h.sh_flags & u64::from(SHF_EXECINSTR) != 0,
                 kind: h.sh_type,
                 link: h.sh_link,
             })
@@ -364,6 +369,29 @@ impl ElfFile {
         Ok(pie)
     }
 
+    /// The parts of the file where strings and symbol names live: string tables and loaded
+    /// data (not code, not debug info). `None` when the file has no section table, so all of
+    /// it must be searched.
+    pub fn string_ranges(&self) -> Option<Vec<(u64, u64)>> {
+        if self.sections.is_empty() {
+            return None;
+        }
+        let mut ranges: Vec<(u64, u64)> = self
+            .sections
+            .iter()
+            .filter(|s| s.size > 0)
+            .filter(|s| s.kind == SHT_STRTAB || s.kind == SHT_PROGBITS && s.alloc && !s.exec)
+            .map(|s| {
+                (
+                    self.base + s.offset,
+                    self.base + s.offset.saturating_add(s.size),
+                )
+            })
+            .collect();
+        ranges.sort_unstable();
+        Some(ranges)
+    }
+
     /// Where each of `offsets` sits (section, loaded, dynamic-linkage role), and, with the
     /// symbol tables read once, the enclosing symbol of each and which of `wanted` symbol
     /// names the file defines.
@@ -455,7 +483,8 @@ impl ElfFile {
                 let same_section =
                     section.is_some_and(|s| (s.offset..s.offset + s.size).contains(&start));
                 if same_section && (end == start || offset < end) {
-                    place.symbol = name_at(&names, name).map(|n| demangle(n).display());
+                    place.symbol = name_at(&names, name)
+                        .map(|n| escape_bytes(demangle(n).display().as_bytes()));
                 }
             }
             // A hit inside this table's own names is the name of a symbol (`<hash>-hi.c`).
@@ -470,7 +499,8 @@ impl ElfFile {
                         .iter()
                         .rposition(|&b| b == 0)
                         .map_or(0, |p| p + 1);
-                    place.symbol = c_string(&names, start).map(|n| demangle(&n).display());
+                    place.symbol = c_string(&names, start)
+                        .map(|n| escape_bytes(demangle(&n).display().as_bytes()));
                 }
             }
         }

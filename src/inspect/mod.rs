@@ -88,8 +88,64 @@ pub struct Inspection {
     pub defined: HashSet<String>,
 }
 
-/// Inspects `file` (`len` bytes, of `format`): places each of `offsets`, and looks for the
-/// `wanted` symbol names. An `Err` says why the file could not be parsed.
+/// A file's structure, read once before its bytes are scanned and used after.
+pub enum Parsed {
+    Elf(ElfFile),
+    Archive,
+    Other,
+}
+
+impl Parsed {
+    /// Reads the structure of `file` (`len` bytes) as `format` says it is. An `Err` says why
+    /// it could not be parsed.
+    pub fn read(file: &dyn ReadAt, len: u64, format: Format) -> Result<Parsed, String> {
+        Ok(match format {
+            Format::Elf => Parsed::Elf(ElfFile::parse(file, Span { base: 0, len })?),
+            Format::Archive => Parsed::Archive,
+            Format::Other => Parsed::Other,
+        })
+    }
+
+    /// The file ranges worth searching for library strings and symbol names: an ELF file's
+    /// string tables and loaded data; nothing in anything else.
+    pub fn string_ranges(&self, len: u64) -> Vec<(u64, u64)> {
+        match self {
+            Parsed::Elf(elf) => elf.string_ranges().unwrap_or_else(|| vec![(0, len)]),
+            Parsed::Archive | Parsed::Other => Vec::new(),
+        }
+    }
+
+    /// Places each of `offsets`, and looks for the `wanted` symbol names.
+    pub fn inspect(
+        self,
+        file: &dyn ReadAt,
+        len: u64,
+        offsets: &[u64],
+        wanted: &HashSet<&str>,
+    ) -> Result<Inspection, String> {
+        match self {
+            Parsed::Elf(elf) => {
+                let (places, defined) = elf.place(file, offsets, wanted)?;
+                Ok(Inspection {
+                    elf: Some(elf.facts),
+                    places,
+                    defined,
+                })
+            }
+            Parsed::Archive => Ok(Inspection {
+                places: archive::place(file, len, offsets)?,
+                ..Inspection::default()
+            }),
+            Parsed::Other => Ok(Inspection {
+                places: vec![Place::default(); offsets.len()],
+                ..Inspection::default()
+            }),
+        }
+    }
+}
+
+/// Inspects `file` (`len` bytes, of `format`) in one go: parses it, places each of
+/// `offsets`, and looks for the `wanted` symbol names.
 pub fn inspect(
     file: &dyn ReadAt,
     len: u64,
@@ -97,23 +153,5 @@ pub fn inspect(
     offsets: &[u64],
     wanted: &HashSet<&str>,
 ) -> Result<Inspection, String> {
-    match format {
-        Format::Elf => {
-            let elf = ElfFile::parse(file, Span { base: 0, len })?;
-            let (places, defined) = elf.place(file, offsets, wanted)?;
-            Ok(Inspection {
-                elf: Some(elf.facts),
-                places,
-                defined,
-            })
-        }
-        Format::Archive => Ok(Inspection {
-            places: archive::place(file, len, offsets)?,
-            ..Inspection::default()
-        }),
-        Format::Other => Ok(Inspection {
-            places: vec![Place::default(); offsets.len()],
-            ..Inspection::default()
-        }),
-    }
+    Parsed::read(file, len, format)?.inspect(file, len, offsets, wanted)
 }
