@@ -90,7 +90,7 @@ pub struct Inspection {
 
 /// A file's structure, read once before its bytes are scanned and used after.
 pub enum Parsed {
-    Elf(ElfFile),
+    Elf(Box<ElfFile>),
     Archive,
     Other,
 }
@@ -100,7 +100,7 @@ impl Parsed {
     /// it could not be parsed.
     pub fn read(file: &dyn ReadAt, len: u64, format: Format) -> Result<Parsed, String> {
         Ok(match format {
-            Format::Elf => Parsed::Elf(ElfFile::parse(file, Span { base: 0, len })?),
+            Format::Elf => Parsed::Elf(Box::new(ElfFile::parse(file, Span { base: 0, len })?)),
             Format::Archive => Parsed::Archive,
             Format::Other => Parsed::Other,
         })
