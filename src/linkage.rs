@@ -297,6 +297,11 @@ impl<'a> Resolver<'a> {
                     chain.last().cloned().into_iter().collect(),
                 ),
             };
+            // The file when it was found, else the name it was needed by.
+            let shown = match (label.is_empty(), own_names.last()) {
+                (true, Some(name)) => name.clone(),
+                _ => label.clone(),
+            };
             // The library this object is, by any of its names (soname, or the needed name).
             let is = own_names
                 .iter()
@@ -309,11 +314,7 @@ impl<'a> Resolver<'a> {
                     library: identity.library,
                     flavour: identity.flavour,
                     linkage: if itself { "shared" } else { "static" },
-                    object: if itself {
-                        own_names.last().cloned().unwrap_or(label.clone())
-                    } else {
-                        label.clone()
-                    },
+                    object: shown.clone(),
                     needed_via: needed_via.clone(),
                     symbols: identity.symbols,
                     strings: identity.strings,
@@ -324,7 +325,7 @@ impl<'a> Resolver<'a> {
                     library: library.id.clone(),
                     flavour: flavour.id.clone(),
                     linkage: "shared",
-                    object: own_names.last().cloned().unwrap_or(label.clone()),
+                    object: shown.clone(),
                     needed_via: needed_via.clone(),
                     symbols: Vec::new(),
                     strings: Vec::new(),

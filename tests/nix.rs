@@ -245,3 +245,37 @@ fn result_symlink_left_by_nix_build_is_audited_as_its_store_path() {
         "nix"
     );
 }
+
+#[test]
+fn a_shared_copy_found_through_a_store_runpath_is_read_from_disk() {
+    let file = fixtures().join("nix/fixtures.nix");
+    let output =
+        stdout_of(
+            nix("nix-build")
+                .arg(&file)
+                .args(["--no-out-link", "-A", "uring-store-runpath"]),
+        );
+    let output = output.trim();
+    let report = audit(output, false);
+    let finding = findings(&report, "mixed-linkage")[0];
+    let shared = finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["linkage"] == "shared")
+        .expect("a shared copy");
+    let object = shared["object"].as_str().unwrap();
+    assert!(
+        object.starts_with("/nix/store/") && object.ends_with("-liburing-2.3/lib/liburing.so.2"),
+        "{object}"
+    );
+    assert!(
+        !shared["symbols"].as_array().unwrap().is_empty(),
+        "read from disk: its own symbols show it"
+    );
+    // The RUNPATH into the store is a reference of its own.
+    assert_eq!(
+        findings(&report, "dynamic-linkage")[0]["locations"][0]["section"],
+        ".dynstr"
+    );
+}

@@ -80,6 +80,14 @@ struct Section {
     link: u32,
 }
 
+impl Section {
+    /// Whether the file offset lies in the section's bytes (sizes come from the file: no
+    /// overflow, whatever they claim).
+    fn contains(&self, offset: u64) -> bool {
+        (self.offset..self.offset.saturating_add(self.size)).contains(&offset)
+    }
+}
+
 /// A parsed ELF file: its facts, and what is needed to place offsets and find symbols.
 #[derive(Debug)]
 pub struct ElfFile {
@@ -383,8 +391,8 @@ impl ElfFile {
             .filter(|s| s.kind == SHT_STRTAB || s.kind == SHT_PROGBITS && s.alloc && !s.exec)
             .map(|s| {
                 (
-                    self.base + s.offset,
-                    self.base + s.offset.saturating_add(s.size),
+                    self.base.saturating_add(s.offset),
+                    self.base.saturating_add(s.offset.saturating_add(s.size)),
                 )
             })
             .collect();
@@ -415,7 +423,7 @@ impl ElfFile {
             .filter_map(|&o| {
                 self.sections
                     .iter()
-                    .position(|s| s.size > 0 && (s.offset..s.offset + s.size).contains(&o))
+                    .position(|s| s.size > 0 && s.contains(o))
             })
             .collect();
         // .symtab first when present: its names win over .dynsym's.
@@ -476,12 +484,8 @@ impl ElfFile {
                 let Some(&(start, end, name)) = at.checked_sub(1).and_then(|i| spans.get(i)) else {
                     continue;
                 };
-                let section = self
-                    .sections
-                    .iter()
-                    .find(|s| (s.offset..s.offset + s.size).contains(&offset));
-                let same_section =
-                    section.is_some_and(|s| (s.offset..s.offset + s.size).contains(&start));
+                let section = self.sections.iter().find(|s| s.contains(offset));
+                let same_section = section.is_some_and(|s| s.contains(start));
                 if same_section && (end == start || offset < end) {
                     place.symbol = name_at(&names, name)
                         .map(|n| escape_bytes(demangle(n).display().as_bytes()));
@@ -513,7 +517,7 @@ impl ElfFile {
             .sections
             .iter()
             .filter(|s| s.size > 0)
-            .find(|s| (s.offset..s.offset.saturating_add(s.size)).contains(&offset));
+            .find(|s| s.contains(offset));
         let loaded = if self.loads.is_empty() {
             // A relocatable object: what is allocated will be loaded once linked.
             section.map(|s| s.alloc)
