@@ -47,17 +47,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .collect();
 
     // The closure, when it can be known before the scan, supplies the bare hashes to look for.
-    let mut graph = match &config.closure_info {
-        Some(file) => Some(info_file::load(file, store_dir)?),
-        None if !target_paths.is_empty() && nix::available() => {
-            let paths: Vec<String> = target_paths
-                .iter()
-                .map(|p| p.to_path_string(store_dir))
-                .collect();
-            nix::path_info(&paths, store_dir).ok()
-        }
-        None => None,
-    };
+    let mut graph = closure_before_scan(config, &target_paths)?;
     let disk = if graph.is_none() {
         DiskStore::open(store_dir)
     } else {
@@ -68,7 +58,6 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         (None, Some(disk)) => Scanner::new(store_dir, disk.hashes()),
         (None, None) => Scanner::new(store_dir, []),
     };
-
     let signatures = Signatures::builtin()?;
     let tools = Tools {
         scanner: &scanner,
@@ -78,14 +67,14 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     };
     let outcomes = file_scan::scan_all(&tools, &targets);
     let gathered = gather(&targets, &outcomes);
-    let live: Vec<String> = gathered
-        .iter()
-        .filter(|g| g.rule != Rule::NukedReference)
-        .map(|g| g.hash.clone())
-        .collect();
 
     // Otherwise the closure of what was found, from Nix or from the disk.
     if graph.is_none() {
+        let live: Vec<&str> = gathered
+            .iter()
+            .filter(|g| g.rule != Rule::NukedReference)
+            .map(|g| g.hash.as_str())
+            .collect();
         graph = closure_after_scan(store_dir, &scanner, disk.as_ref(), &target_paths, &live);
     }
 
@@ -108,22 +97,9 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         &outcomes,
         config.expect_static,
     ));
-    findings.sort_by(|a, b| {
-        let key = |f: &Finding| {
-            (
-                f.severity,
-                std::cmp::Reverse(f.size.and_then(|s| s.exclusive_bytes)),
-                f.reference.as_ref().map(|r| r.store_path.clone()),
-                f.rule,
-                f.locations
-                    .first()
-                    .map(|l| (l.target.clone(), l.file.clone())),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    sort(&mut findings);
 
-    let (closure_bytes, closure_bytes_without_failing) = match (&graph, &root) {
+    let closure = match (&graph, &root) {
         (Some(graph), Some(root)) => {
             let failing: HashSet<&str> = findings
                 .iter()
@@ -137,14 +113,59 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         }
         _ => (None, None),
     };
+    Ok(report(&targets, &outcomes, findings, closure))
+}
 
+/// The closure known before scanning: a `--closure-info` file, or `nix path-info` of the
+/// targets that are store paths.
+fn closure_before_scan(
+    config: &CheckConfig,
+    target_paths: &[StorePath],
+) -> Result<Option<ClosureGraph>> {
+    let store_dir = config.store_dir.as_str();
+    Ok(match &config.closure_info {
+        Some(file) => Some(info_file::load(file, store_dir)?),
+        None if !target_paths.is_empty() && nix::available() => {
+            let paths: Vec<String> = target_paths
+                .iter()
+                .map(|p| p.to_path_string(store_dir))
+                .collect();
+            nix::path_info(&paths, store_dir).ok()
+        }
+        None => None,
+    })
+}
+
+/// Failing first, largest saving first, then by path and place: the same order every run.
+fn sort(findings: &mut [Finding]) {
+    findings.sort_by_cached_key(|f| {
+        (
+            f.severity,
+            std::cmp::Reverse(f.size.and_then(|s| s.exclusive_bytes)),
+            f.reference.as_ref().map(|r| r.store_path.clone()),
+            f.rule,
+            f.locations
+                .first()
+                .map(|l| (l.target.clone(), l.file.clone())),
+        )
+    });
+}
+
+/// Puts the report together: the lists of what could not be read or parsed, the binaries,
+/// the totals and the verdict (from the same data the reporters print).
+fn report(
+    targets: &[Target],
+    outcomes: &[Outcome],
+    findings: Vec<Finding>,
+    closure: (Option<u64>, Option<u64>),
+) -> Report {
+    let target = |o: &Outcome| targets[o.target].given.clone();
     let mut errors: Vec<AuditError> = outcomes
         .iter()
         .filter_map(|o| {
-            let message = o.error.clone()?;
             Some(AuditError {
                 path: o.rel.clone(),
-                message,
+                message: o.error.clone()?,
             })
         })
         .collect();
@@ -163,7 +184,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .iter()
         .filter_map(|o| {
             Some(Binary {
-                target: targets[o.target].given.clone(),
+                target: target(o),
                 file: o.rel.clone(),
                 facts: o.elf.clone()?,
                 libraries: o.libraries.clone(),
@@ -175,7 +196,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .iter()
         .filter_map(|o| {
             Some(Unparseable {
-                target: targets[o.target].given.clone(),
+                target: target(o),
                 file: o.rel.clone(),
                 reason: o.unparseable.clone()?,
             })
@@ -190,8 +211,8 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
             .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
             .collect::<HashSet<_>>()
             .len() as u64,
-        closure_bytes,
-        closure_bytes_without_failing,
+        closure_bytes: closure.0,
+        closure_bytes_without_failing: closure.1,
         unknown_size_references: findings
             .iter()
             .filter(|f| f.size.is_some_and(|s| s.source == SizeSource::Unknown))
@@ -202,7 +223,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     } else {
         Verdict::Fail
     };
-    Ok(Report {
+    Report {
         targets: targets.iter().map(|t| t.given.clone()).collect(),
         verdict,
         complete: errors.is_empty(),
@@ -212,7 +233,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         binaries,
         unparseable,
         summary,
-    })
+    }
 }
 
 /// Groups the hits of every file by referenced path.
@@ -286,7 +307,7 @@ fn closure_after_scan(
     scanner: &Scanner,
     disk: Option<&DiskStore>,
     target_paths: &[StorePath],
-    live: &[String],
+    live: &[&str],
 ) -> Option<ClosureGraph> {
     let disk = disk?;
     let mut wanted: Vec<StorePath> = target_paths.to_vec();
