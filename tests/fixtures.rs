@@ -479,3 +479,46 @@ fn a_closed_pipe_ends_the_run_quietly() {
         "the verdict still decides the exit code"
     );
 }
+
+#[test]
+fn paths_of_unknown_size_are_left_out_of_the_totals_and_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("app-static/bin/app"), dir.path().join("app")).unwrap();
+    std::fs::write(
+        dir.path().join("notes"),
+        "/nix/store/0c0v9w0m4a9kcs2l4f4fyd8aspqvzd0f-mystery-1.0/share\n",
+    )
+    .unwrap();
+    let info = fixture("app-static.closure.json");
+    let json = check_json(&[
+        dir.path().to_str().unwrap(),
+        "--closure-info",
+        info.to_str().unwrap(),
+    ])
+    .json();
+    assert_eq!(json["summary"]["unknown_size_references"], 1);
+    let etc = only_reference("app-static");
+    let closure = read_json(&info);
+    let known = path_info(&closure, &etc)["narSize"].as_u64().unwrap();
+    let own = json["summary"]["closure_bytes"].as_u64().unwrap() - known;
+    assert!(own > 24_728, "the directory's own NAR bytes: {own}");
+    let human = run(stowaway()
+        .arg("check")
+        .arg(dir.path())
+        .arg("--closure-info")
+        .arg(&info));
+    assert!(
+        human
+            .stdout
+            .contains("without the failing references (not counting 1 path of unknown size)"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human
+            .stdout
+            .contains("inspected 1 ELF file: 1 executable (0 dynamic)"),
+        "{}",
+        human.stdout
+    );
+}

@@ -266,14 +266,50 @@ fn write_totals(out: &mut dyn Write, p: &Painter, report: &Report) -> io::Result
         human_bytes(s.bytes_scanned),
         plural(s.references, "store path")
     )?;
+    if !report.binaries.is_empty() || !report.unparseable.is_empty() {
+        let executables = report
+            .binaries
+            .iter()
+            .filter(|b| b.facts.kind.is_executable());
+        let dynamic = executables
+            .clone()
+            .filter(|b| b.facts.interpreter.is_some())
+            .count();
+        let mut line = format!(
+            "inspected {}: {} ({} dynamic)",
+            plural(report.binaries.len() as u64, "ELF file"),
+            plural(executables.count() as u64, "executable"),
+            dynamic
+        );
+        if !report.unparseable.is_empty() {
+            line.push_str(&format!(
+                ", {} could not be parsed",
+                report.unparseable.len()
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
+    for unparseable in &report.unparseable {
+        writeln!(
+            out,
+            "{}: {}: {}",
+            p.paint(DIM, "unparseable"),
+            unparseable.file,
+            unparseable.reason
+        )?;
+    }
+    let unknown = match s.unknown_size_references {
+        0 => String::new(),
+        n => format!(" (not counting {} of unknown size)", plural(n, "path")),
+    };
     match (s.closure_bytes, s.closure_bytes_without_failing) {
         (Some(whole), Some(without)) if errors > 0 => writeln!(
             out,
-            "closure {}; {} without the failing references",
+            "closure {}; {} without the failing references{unknown}",
             human_bytes(whole),
             human_bytes(without)
         )?,
-        (Some(whole), _) => writeln!(out, "closure {}", human_bytes(whole))?,
+        (Some(whole), _) => writeln!(out, "closure {}{unknown}", human_bytes(whole))?,
         (None, _) => writeln!(
             out,
             "closure size unknown: no closure information (try --closure-info)"
