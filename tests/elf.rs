@@ -512,3 +512,81 @@ fn fuzz_regressions_and_hostile_inputs_never_panic_inspection() {
         }
     }
 }
+
+/// Each library signature of rules/libraries.toml, on a binary that links that library
+/// statically (fixtures/elf/signatures/), unstripped and stripped: exactly that library and
+/// flavour is recognised, and by what survives strip when the symbols are gone.
+#[test]
+fn every_library_signature_recognises_its_library_with_and_without_symbols() {
+    let dir = tempfile::tempdir().unwrap();
+    // The OpenSSL program is 5 MB; its stripped copy is made here rather than committed.
+    let openssl = dir.path().join("openssl.stripped");
+    let stripped = std::process::Command::new("strip")
+        .arg("-o")
+        .arg(&openssl)
+        .arg(elf("signatures/openssl/openssl"))
+        .status()
+        .expect("strip (binutils)");
+    assert!(stripped.success());
+    let cases = [
+        ("je-jemalloc/je-jemalloc", "jemalloc", "je"),
+        ("mimalloc/mimalloc", "mimalloc", "mimalloc"),
+        ("tcmalloc/tcmalloc", "tcmalloc", "gperftools"),
+        ("openssl/openssl", "openssl", "openssl"),
+        ("zlib/zlib", "zlib", "zlib"),
+        (
+            "../jemalloc-c-static/jemalloc-c-static",
+            "jemalloc",
+            "unprefixed",
+        ),
+        ("../jemalloc-once/jemalloc-once", "jemalloc", "tikv"),
+        ("../uring-static/uring-static", "liburing", "liburing"),
+    ];
+    let mut paths: Vec<String> = vec![openssl.to_str().unwrap().to_string()];
+    for (path, _, _) in cases {
+        paths.push(elf(&format!("signatures/{path}")));
+        if !path.starts_with("openssl") {
+            paths.push(elf(&format!("signatures/{path}.stripped")));
+        }
+    }
+    let (_, report) = audit(&paths, &[]);
+    for binary in report["binaries"].as_array().unwrap() {
+        let file = binary["file"].as_str().unwrap();
+        let base = file.trim_end_matches(".stripped");
+        let (_, library, flavour) = cases
+            .iter()
+            .find(|(path, _, _)| path.ends_with(&format!("/{base}")))
+            .unwrap_or_else(|| panic!("unexpected binary {file}"));
+        let found: Vec<(&str, &str)> = binary["libraries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["library"].as_str().unwrap(),
+                    l["flavour"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        if file == "uring-static.stripped" {
+            // liburing keeps no strings of its own: stripped of symbols, nothing shows it.
+            assert!(found.is_empty(), "{file}: {found:?}");
+            continue;
+        }
+        assert_eq!(found, [(*library, *flavour)], "{file}");
+        let evidence = &binary["libraries"][0];
+        if file.ends_with(".stripped") {
+            assert_eq!(evidence["symbols"], serde_json::json!([]), "{file}");
+            assert!(
+                !evidence["strings"].as_array().unwrap().is_empty(),
+                "{file}: a string survives strip"
+            );
+        } else {
+            assert!(
+                !evidence["symbols"].as_array().unwrap().is_empty(),
+                "{file}"
+            );
+        }
+    }
+    assert_eq!(report["binaries"].as_array().unwrap().len(), 16);
+}
