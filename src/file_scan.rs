@@ -20,8 +20,8 @@ use crate::closure::nar_size::{entry_bytes, NarNode};
 use crate::findings::Rule;
 use crate::inputs::{self, io_message, Entry, EntryKind, Target};
 use crate::inspect::elf::ElfFacts;
-use crate::inspect::{sniff, Parsed, Place};
-use crate::libraries::{Found, Identity, Signatures};
+use crate::inspect::{sniff, Parsed, Place, Prefixed};
+use crate::libraries::{Area, Found, Identity, Signatures};
 use crate::progress::Progress;
 use crate::scan::{Hit, ScanBuffer, ScanSink, Scanner};
 use crate::store_path::is_nuked_hash;
@@ -119,7 +119,7 @@ struct FileSink<'a> {
     found: Recorder,
     strings: Found,
     /// File ranges searched for library strings (string tables and data of an ELF file).
-    ranges: Vec<(u64, u64)>,
+    ranges: Vec<(u64, u64, Area)>,
     /// For a whole-file scan: the file, whose structure is read when its first bytes arrive.
     reader: Option<(&'a File, u64)>,
     parsed: Option<Result<Parsed, String>>,
@@ -145,7 +145,9 @@ impl ScanSink for FileSink<'_> {
 
     fn region(&mut self, buf: &[u8], owned: Range<usize>, base: u64) {
         if let Some((file, len)) = self.reader.take() {
-            let parsed = Parsed::read(file, len, sniff(buf));
+            // The structure is read through the bytes already in memory where it lies there.
+            let prefix = buf.get(..owned.end).unwrap_or(buf);
+            let parsed = Parsed::read(&Prefixed { prefix, file }, len, sniff(buf));
             self.ranges = parsed
                 .as_ref()
                 .map(|p| p.string_ranges(len))
@@ -153,11 +155,11 @@ impl ScanSink for FileSink<'_> {
             self.parsed = Some(parsed);
         }
         let (start, end) = (base + owned.start as u64, base + owned.end as u64);
-        for &(from, to) in &self.ranges {
+        for &(from, to, area) in &self.ranges {
             let (from, to) = (from.max(start), to.min(end));
             if from < to {
                 let sub = (from - base) as usize..(to - base) as usize;
-                self.signatures.search(buf, sub, &mut self.strings);
+                self.signatures.search(area, buf, sub, &mut self.strings);
             }
         }
     }

@@ -87,15 +87,50 @@ impl Found {
     }
 }
 
+/// Where in a binary a pattern is looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// String tables, where symbol names are.
+    Names,
+    /// Loaded data, where a program's strings are.
+    Data,
+}
+
+/// One automaton over the patterns of one area.
+#[derive(Debug, Clone)]
+struct Searcher {
+    automaton: AhoCorasick,
+    /// The index in [`Signatures::patterns`] of each of its patterns.
+    patterns: Vec<usize>,
+}
+
 /// The compiled signatures, shared by reference across workers.
 #[derive(Debug, Clone)]
 pub struct Signatures {
     libraries: Vec<Library>,
-    automaton: AhoCorasick,
     /// Per pattern: its kind and text.
     patterns: Vec<(Kind, String)>,
+    names: Searcher,
+    data: Searcher,
     longest: usize,
     sonames: HashMap<String, (usize, usize)>,
+}
+
+impl Searcher {
+    /// An automaton over the patterns of `kinds`. Leftmost-longest, so that
+    /// "_RJEM_MALLOC_CONF" is found whole, not as "MALLOC_CONF" inside it.
+    fn new(patterns: &[(Kind, String)], kinds: &[Kind]) -> Result<Searcher> {
+        let chosen: Vec<usize> = (0..patterns.len())
+            .filter(|&i| kinds.contains(&patterns[i].0))
+            .collect();
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(chosen.iter().map(|&i| &patterns[i].1))?;
+        Ok(Searcher {
+            automaton,
+            patterns: chosen,
+        })
+    }
 }
 
 impl Signatures {
@@ -136,14 +171,11 @@ impl Signatures {
                 }
             }
         }
-        // Leftmost-longest: "_RJEM_MALLOC_CONF" is found whole, not as "MALLOC_CONF" inside it.
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(patterns.iter().map(|(_, t)| t))?;
         Ok(Signatures {
             longest: patterns.iter().map(|(_, t)| t.len()).max().unwrap_or(0),
             libraries: file.library,
-            automaton,
+            names: Searcher::new(&patterns, &[Kind::Symbol])?,
+            data: Searcher::new(&patterns, &[Kind::String, Kind::Substring])?,
             patterns,
             sonames,
         })
@@ -153,26 +185,25 @@ impl Signatures {
         &self.libraries
     }
 
-    /// Bytes of context a region needs around it so that no match is cut.
-    pub fn context(&self) -> usize {
-        self.longest + 1
-    }
-
-    /// Records the patterns that start inside `owned` of `buf` (with whole-string patterns
-    /// checked for a NUL or the edge of the buffer on both sides).
-    pub fn search(&self, buf: &[u8], owned: Range<usize>, found: &mut Found) {
+    /// Records the patterns of `area` that start inside `owned` of `buf` (with whole-string
+    /// patterns checked for a NUL or the edge of the buffer on both sides).
+    pub fn search(&self, area: Area, buf: &[u8], owned: Range<usize>, found: &mut Found) {
+        let searcher = match area {
+            Area::Names => &self.names,
+            Area::Data => &self.data,
+        };
         let from = owned.start.saturating_sub(1);
         let to = owned.end.saturating_add(self.longest + 1).min(buf.len());
         if from >= to {
             return;
         }
-        for m in self.automaton.find_iter(&buf[from..to]) {
+        for m in searcher.automaton.find_iter(&buf[from..to]) {
             let start = from + m.start();
             let end = from + m.end();
             if !owned.contains(&start) {
                 continue;
             }
-            let index = m.pattern().as_usize();
+            let index = searcher.patterns[m.pattern().as_usize()];
             let whole = start.checked_sub(1).is_none_or(|b| buf[b] == 0)
                 && buf.get(end).is_none_or(|&b| b == 0);
             if self.patterns[index].0 == Kind::Substring || whole {
@@ -246,7 +277,9 @@ mod tests {
 
     fn found_in(signatures: &Signatures, bytes: &[u8]) -> Vec<String> {
         let mut found = Found::default();
-        signatures.search(bytes, 0..bytes.len(), &mut found);
+        for area in [Area::Names, Area::Data] {
+            signatures.search(area, bytes, 0..bytes.len(), &mut found);
+        }
         found
             .0
             .iter()
@@ -295,8 +328,8 @@ mod tests {
         let bytes = b"\0\0\0\0_RJEM_MALLOC_CONF\0\0\0";
         let mut first = Found::default();
         let mut second = Found::default();
-        signatures.search(bytes, 0..4, &mut first);
-        signatures.search(bytes, 4..bytes.len(), &mut second);
+        signatures.search(Area::Data, bytes, 0..4, &mut first);
+        signatures.search(Area::Data, bytes, 4..bytes.len(), &mut second);
         assert!(first.is_empty());
         assert!(!second.is_empty());
     }
@@ -305,7 +338,12 @@ mod tests {
     fn identities_need_defined_symbols_or_strings() {
         let signatures = Signatures::builtin().expect("builtin signatures");
         let mut found = Found::default();
-        signatures.search(b"\0_rjem_mallocx\0io_uring_submit\0", 0..31, &mut found);
+        signatures.search(
+            Area::Names,
+            b"\0_rjem_mallocx\0io_uring_submit\0",
+            0..31,
+            &mut found,
+        );
         let wanted = signatures.symbols_to_check(&found);
         assert_eq!(wanted, HashSet::from(["_rjem_mallocx", "io_uring_submit"]));
         // Only _rjem_mallocx is defined (io_uring_submit is an import).

@@ -23,6 +23,7 @@ use serde::Serialize;
 use super::demangle::demangle;
 use super::{Place, ReadAt};
 use crate::escape::escape_bytes;
+use crate::libraries::Area;
 
 /// The largest table (symbols, their names, section headers) read from one file.
 pub const MAX_TABLE_BYTES: u64 = 256 << 20;
@@ -136,11 +137,16 @@ fn read_region(
     Ok(bytes)
 }
 
-/// A symbol name at `at` in a string table, borrowed (no copy for the many that are skipped).
-fn name_at(bytes: &[u8], at: usize) -> Option<&str> {
+/// The bytes of the name at `at` in a string table, up to its NUL (no copy, no UTF-8 check).
+fn raw_name_at(bytes: &[u8], at: usize) -> Option<&[u8]> {
     let tail = bytes.get(at..)?;
     let end = tail.iter().position(|&b| b == 0)?;
-    std::str::from_utf8(&tail[..end]).ok()
+    Some(&tail[..end])
+}
+
+/// A symbol name at `at` in a string table, borrowed.
+fn name_at(bytes: &[u8], at: usize) -> Option<&str> {
+    std::str::from_utf8(raw_name_at(bytes, at)?).ok()
 }
 
 /// A string at `at` in a string-table region (up to its NUL).
@@ -380,23 +386,25 @@ impl ElfFile {
     /// The parts of the file where strings and symbol names live: string tables and loaded
     /// data (not code, not debug info). `None` when the file has no section table, so all of
     /// it must be searched.
-    pub fn string_ranges(&self) -> Option<Vec<(u64, u64)>> {
+    pub fn string_ranges(&self) -> Option<Vec<(u64, u64, Area)>> {
         if self.sections.is_empty() {
             return None;
         }
-        let mut ranges: Vec<(u64, u64)> = self
+        let mut ranges: Vec<(u64, u64, Area)> = self
             .sections
             .iter()
             .filter(|s| s.size > 0)
-            .filter(|s| s.kind == SHT_STRTAB || s.kind == SHT_PROGBITS && s.alloc && !s.exec)
-            .map(|s| {
-                (
-                    self.base.saturating_add(s.offset),
-                    self.base.saturating_add(s.offset.saturating_add(s.size)),
-                )
+            .filter_map(|s| {
+                let area = match s.kind {
+                    SHT_STRTAB => Area::Names,
+                    SHT_PROGBITS if s.alloc && !s.exec => Area::Data,
+                    _ => return None,
+                };
+                let start = self.base.saturating_add(s.offset);
+                Some((start, start.saturating_add(s.size), area))
             })
             .collect();
-        ranges.sort_unstable();
+        ranges.sort_unstable_by_key(|&(start, end, _)| (start, end));
         Some(ranges)
     }
 
@@ -418,21 +426,26 @@ impl ElfFile {
             return Ok((places, defined));
         }
         // The sections that hold an offset: only their symbols can enclose one.
-        let hit_sections: HashSet<usize> = offsets
-            .iter()
-            .filter_map(|&o| {
-                self.sections
-                    .iter()
-                    .position(|s| s.size > 0 && s.contains(o))
-            })
-            .collect();
-        // .symtab first when present: its names win over .dynsym's.
+        let mut hit_sections = vec![false; self.sections.len()];
+        for &offset in offsets {
+            if let Some(index) = self
+                .sections
+                .iter()
+                .position(|s| s.size > 0 && s.contains(offset))
+            {
+                hit_sections[index] = true;
+            }
+        }
+        // .symtab when present (a linked file's .symtab holds its dynamic symbols too), else
+        // .dynsym.
         let mut tables: Vec<&Section> = self
             .sections
             .iter()
             .filter(|s| s.kind == SHT_SYMTAB || s.kind == SHT_DYNSYM)
             .collect();
-        tables.sort_by_key(|s| s.kind != SHT_SYMTAB);
+        if tables.iter().any(|s| s.kind == SHT_SYMTAB) {
+            tables.retain(|s| s.kind == SHT_SYMTAB);
+        }
         for table in tables {
             let Some(names_section) = self.sections.get(table.link as usize) else {
                 continue;
@@ -450,17 +463,20 @@ impl ElfFile {
                 .map_err(|e| format!("symbol table: {e}"))?;
             // (start, end or start when unsized, name) of the symbols in sections with hits.
             let mut spans: Vec<(u64, u64, usize)> = Vec::new();
+            let wanted_bytes: HashSet<&[u8]> = wanted.iter().map(|w| w.as_bytes()).collect();
             for sym in symtab.iter() {
                 if sym.st_shndx == 0 {
                     continue;
                 }
-                let Some(name) = name_at(&names, sym.st_name) else {
-                    continue;
-                };
-                if wanted.contains(name) {
-                    defined.insert(name.to_string());
+                // Names are compared as bytes: most symbols are neither wanted nor near a hit.
+                if !wanted.is_empty() {
+                    if let Some(name) =
+                        raw_name_at(&names, sym.st_name).filter(|n| wanted_bytes.contains(n))
+                    {
+                        defined.insert(String::from_utf8_lossy(name).into_owned());
+                    }
                 }
-                if !hit_sections.contains(&sym.st_shndx) {
+                if !hit_sections.get(sym.st_shndx).copied().unwrap_or(false) {
                     continue;
                 }
                 let section = &self.sections[sym.st_shndx];

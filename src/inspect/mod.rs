@@ -17,6 +17,7 @@ use std::os::unix::fs::FileExt;
 use serde::Serialize;
 
 use self::elf::{ElfFacts, ElfFile, Span};
+use crate::libraries::Area;
 
 /// Bytes read by position: a file (with `pread`), or a buffer (tests and fuzzing).
 pub trait ReadAt {
@@ -38,6 +39,28 @@ impl ReadAt for &[u8] {
             .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
         buf.copy_from_slice(source);
         Ok(())
+    }
+}
+
+/// A file whose first bytes are already in memory (the scan's first chunk): reads inside
+/// them cost no system call, the rest go to the file.
+pub struct Prefixed<'a> {
+    pub prefix: &'a [u8],
+    pub file: &'a File,
+}
+
+impl ReadAt for Prefixed<'_> {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let inside = usize::try_from(offset)
+            .ok()
+            .and_then(|start| self.prefix.get(start..start.checked_add(buf.len())?));
+        match inside {
+            Some(bytes) => {
+                buf.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => FileExt::read_exact_at(self.file, buf, offset),
+        }
     }
 }
 
@@ -108,9 +131,11 @@ impl Parsed {
 
     /// The file ranges worth searching for library strings and symbol names: an ELF file's
     /// string tables and loaded data; nothing in anything else.
-    pub fn string_ranges(&self, len: u64) -> Vec<(u64, u64)> {
+    pub fn string_ranges(&self, len: u64) -> Vec<(u64, u64, Area)> {
         match self {
-            Parsed::Elf(elf) => elf.string_ranges().unwrap_or_else(|| vec![(0, len)]),
+            Parsed::Elf(elf) => elf
+                .string_ranges()
+                .unwrap_or_else(|| vec![(0, len, Area::Names), (0, len, Area::Data)]),
             Parsed::Archive | Parsed::Other => Vec::new(),
         }
     }
