@@ -74,7 +74,16 @@ pub fn write(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()
             skipped.kind
         )?;
     }
-    if !report.errors.is_empty() || !report.skipped.is_empty() {
+    for unparseable in &report.unparseable {
+        writeln!(
+            out,
+            "{}: {}: {}",
+            p.paint(DIM, "unparseable"),
+            unparseable.file,
+            unparseable.reason
+        )?;
+    }
+    if !report.errors.is_empty() || !report.skipped.is_empty() || !report.unparseable.is_empty() {
         writeln!(out)?;
     }
     write_totals(out, &p, report)
@@ -288,15 +297,6 @@ fn write_totals(out: &mut dyn Write, p: &Painter, report: &Report) -> io::Result
             ));
         }
         writeln!(out, "{line}")?;
-    }
-    for unparseable in &report.unparseable {
-        writeln!(
-            out,
-            "{}: {}: {}",
-            p.paint(DIM, "unparseable"),
-            unparseable.file,
-            unparseable.reason
-        )?;
     }
     let unknown = match s.unknown_size_references {
         0 => String::new(),
