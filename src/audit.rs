@@ -276,6 +276,30 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                 slot(&mut by_path, rule, hash, outcome.target).more += more;
             }
         }
+        for hit in &outcome.name_hits {
+            let gathered = slot(
+                &mut by_path,
+                Rule::StoreReference,
+                &hit.hash,
+                outcome.target,
+            );
+            gathered.anchors.insert(hit.anchor);
+            if gathered.name.is_empty() || hit.name < gathered.name {
+                gathered.name = hit.name.clone();
+            }
+            gathered.locations.push(Location {
+                target: targets[outcome.target].given.clone(),
+                file: outcome.rel.clone(),
+                offset: None,
+                subpath: hit.subpath.clone(),
+                excerpt: hit.excerpt.clone(),
+                anchor: "file-name",
+                section: None,
+                loaded: None,
+                symbol: None,
+                member: None,
+            });
+        }
     }
     by_path.into_values().collect()
 }

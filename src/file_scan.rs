@@ -107,6 +107,8 @@ pub struct Outcome {
     pub elf: Option<ElfFacts>,
     /// Why an ELF file or archive could not be parsed (it was still byte-scanned).
     pub unparseable: Option<String>,
+    /// Store references in the entry's own name.
+    pub name_hits: Vec<Hit>,
     /// Where each kept hit sits inside the binary, by offset.
     pub places: HashMap<u64, Place>,
     /// The libraries an ELF file contains.
@@ -195,7 +197,12 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
         rel: entry.rel,
         ..Outcome::default()
     };
-    let nar = |node| Some(entry_bytes(entry.name_len, node));
+    let name_len = entry.name.as_ref().map(|n| n.len() as u64);
+    let nar = |node| Some(entry_bytes(name_len, node));
+    // Nix scans a NAR, names included: a name that carries a store hash is a reference.
+    if let Some(name) = &entry.name {
+        outcome.name_hits = scanner.scan_bytes(name.as_bytes());
+    }
     match entry.kind {
         EntryKind::Directory => outcome.nar_bytes = nar(NarNode::Directory),
         EntryKind::Special(kind) => outcome.skipped = Some(kind),

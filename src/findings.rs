@@ -92,13 +92,13 @@ pub struct Location {
     pub target: String,
     /// Relative to the target directory; a file target's own name. Escaped (see README).
     pub file: String,
-    /// Byte offset of the match; `null` for a symlink.
+    /// Byte offset of the match; `null` for a symlink and for a file's name.
     pub offset: Option<u64>,
     pub subpath: String,
     /// The match with printable context around it, escaped.
     pub excerpt: String,
-    /// How the reference was recognised: `store-dir`, `bare-hash` or `known-hash`; empty for
-    /// a finding about a whole file.
+    /// How the reference was recognised: `store-dir`, `bare-hash` or `known-hash` in the
+    /// bytes, `file-name` in the entry's name; empty for a finding about a whole file.
     pub anchor: &'static str,
     /// The ELF section it sits in.
     pub section: Option<String>,

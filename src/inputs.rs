@@ -7,6 +7,7 @@
 //! again with `fstat`), so a file swapped for a FIFO during the walk cannot hang the audit.
 //! It does not read file contents.
 
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
@@ -36,8 +37,8 @@ pub struct Entry {
     pub target: usize,
     /// Relative to the target directory (a file target's own name), escaped.
     pub rel: String,
-    /// The length of its name inside its directory; `None` for the target's root.
-    pub name_len: Option<u64>,
+    /// Its name inside its directory; `None` for the target's root.
+    pub name: Option<OsString>,
     pub kind: EntryKind,
 }
 
@@ -108,7 +109,10 @@ pub fn walk(targets: &[Target]) -> impl Iterator<Item = Entry> + Send + '_ {
                     rel: err
                         .path()
                         .map_or_else(|| ".".to_string(), |p| relative(target, p)),
-                    name_len: err.path().and_then(Path::file_name).map(|n| n.len() as u64),
+                    name: err
+                        .path()
+                        .and_then(Path::file_name)
+                        .map(OsStr::to_os_string),
                     kind: EntryKind::Error(io_message(err.io_error(), &err.to_string())),
                 },
             })
@@ -127,7 +131,7 @@ fn classify(index: usize, target: &Target, entry: walkdir::DirEntry) -> Entry {
     } else {
         relative(target, entry.path())
     };
-    let name_len = (!root).then(|| entry.file_name().len() as u64);
+    let name = (!root).then(|| entry.file_name().to_os_string());
     let kind = entry.file_type();
     let kind = if kind.is_dir() {
         EntryKind::Directory
@@ -144,7 +148,7 @@ fn classify(index: usize, target: &Target, entry: walkdir::DirEntry) -> Entry {
     Entry {
         target: index,
         rel,
-        name_len,
+        name,
         kind,
     }
 }

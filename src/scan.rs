@@ -658,6 +658,39 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_shrinks_while_it_is_read_just_ends_early() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("shrinking");
+        let mut data = vec![0u8; 3 << 20];
+        let store_path = format!("/nix/store/{H1}-openssl-3.0.12-etc");
+        data[100..100 + store_path.len()].copy_from_slice(store_path.as_bytes());
+        data[(2 << 20)..(2 << 20) + store_path.len()].copy_from_slice(store_path.as_bytes());
+        std::fs::write(&path, &data).expect("write");
+        let file = File::open(&path).expect("open");
+        let len = data.len() as u64;
+        // Another process truncates it after we looked at its size.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("reopen")
+            .set_len(1 << 20)
+            .expect("truncate");
+        let mut hits = Vec::new();
+        let scanned = scanner()
+            .scan_file_range(
+                &file,
+                len,
+                0..len,
+                &mut ScanBuffer::new(1 << 16),
+                &mut |hit: Hit| hits.push(hit),
+            )
+            .expect("a short file is not an error");
+        assert_eq!(scanned, 1 << 20);
+        assert_eq!(hits.len(), 1, "only what is still there");
+        assert_eq!(hits[0].offset, 100);
+    }
+
+    #[test]
     fn a_long_hash_run_across_chunks_is_searched_linearly() {
         let mut data = vec![b'a'; 20_000];
         data[12_345..12_345 + 32].copy_from_slice(H2.as_bytes());

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::util::*;
 
 /// The outputs audited here, by attribute of fixtures.nix.
-const AUDITED: [&str; 8] = [
+const AUDITED: [&str; 9] = [
     "app-static",
     "hello-static",
     "script",
@@ -23,6 +23,7 @@ const AUDITED: [&str; 8] = [
     "bare-hash",
     "diamond",
     "selfref",
+    "named",
 ];
 
 const NIX_CONFIG: &str =

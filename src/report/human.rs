@@ -184,6 +184,7 @@ fn write_finding(
         };
         let mut place = match location.offset {
             Some(offset) => format!("{file}+{offset:#x}"),
+            None if location.anchor == "file-name" => format!("{file} (its name)"),
             None => format!("{file} (symlink)"),
         };
         let mut inside = Vec::new();
