@@ -118,6 +118,7 @@ pub struct Outcome {
 /// What the scan of one file (or one range of it) hands back besides the byte count.
 struct FileSink<'a> {
     signatures: &'a Signatures,
+    progress: &'a Progress,
     found: Recorder,
     strings: Found,
     /// File ranges searched for library strings (string tables and data of an ELF file).
@@ -128,9 +129,10 @@ struct FileSink<'a> {
 }
 
 impl<'a> FileSink<'a> {
-    fn new(signatures: &'a Signatures) -> FileSink<'a> {
+    fn new(tools: &'a Tools) -> FileSink<'a> {
         FileSink {
-            signatures,
+            signatures: tools.signatures,
+            progress: tools.progress,
             found: Recorder::default(),
             strings: Found::default(),
             ranges: Vec::new(),
@@ -146,6 +148,8 @@ impl ScanSink for FileSink<'_> {
     }
 
     fn region(&mut self, buf: &[u8], owned: Range<usize>, base: u64) {
+        // Counted as it is read, so that one large file moves the bar too.
+        self.progress.add(owned.len() as u64);
         if let Some((file, len)) = self.reader.take() {
             // The structure is read through the bytes already in memory where it lies there.
             let prefix = buf.get(..owned.end).unwrap_or(buf);
@@ -253,7 +257,7 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         }
     };
     outcome.executable = opened.executable;
-    let mut sink = FileSink::new(tools.signatures);
+    let mut sink = FileSink::new(tools);
     let result = if opened.size <= SPLIT_ABOVE {
         sink.reader = Some((&opened.file, opened.size));
         tools
@@ -266,7 +270,6 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         Ok(bytes) => {
             outcome.bytes = bytes;
             outcome.read = true;
-            tools.progress.add(bytes);
         }
         Err(err) => {
             outcome.error = Some(format!("read failed: {}", io_message(Some(&err), "")));
@@ -326,7 +329,7 @@ fn scan_ranges(tools: &Tools, file: &File, size: u64, sink: &mut FileSink) -> io
     let parts: Vec<(FileSink, io::Result<u64>)> = starts
         .par_iter()
         .map_init(ScanBuffer::default, |buffer, &start| {
-            let mut part = FileSink::new(tools.signatures);
+            let mut part = FileSink::new(tools);
             part.ranges = ranges.clone();
             let range = start..(start + RANGE_LEN).min(size);
             let result = tools

@@ -88,3 +88,53 @@ fn one_thread_or_many_give_the_same_report() {
     };
     assert_eq!(args("1"), args("4"));
 }
+
+#[test]
+fn a_progress_bar_only_on_a_terminal_and_only_for_a_long_audit() {
+    // A sparse file large enough to take over the bar's 0.5 s delay on these machines.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("sparse.bin");
+    fs::File::create(&big).unwrap().set_len(2 << 30).unwrap();
+    let log = dir.path().join("tty.log");
+    let command = format!(
+        "{} check {} --format json > /dev/null",
+        env!("CARGO_BIN_EXE_stowaway"),
+        big.display()
+    );
+    // `script` (util-linux) gives the audit a terminal on stderr and records what it shows.
+    let status = std::process::Command::new("script")
+        .args(["-qfec", &command])
+        .arg(&log)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("script (util-linux)");
+    assert!(status.code().is_some(), "script ended by a signal");
+    let shown = String::from_utf8_lossy(&fs::read(&log).unwrap()).into_owned();
+    assert!(
+        shown.contains("scanned") && shown.contains("GiB"),
+        "no progress bar on a terminal:\n{shown}"
+    );
+    // Without a terminal, nothing at all on stderr.
+    let quiet = check_json(&[big.to_str().unwrap()]);
+    assert_eq!(quiet.stderr, "");
+    // A short audit on a terminal shows no bar either.
+    let short = format!(
+        "{} check {} --format json > /dev/null",
+        env!("CARGO_BIN_EXE_stowaway"),
+        fixture("script").display()
+    );
+    let short_log = dir.path().join("short.log");
+    std::process::Command::new("script")
+        .args(["-qfec", &short])
+        .arg(&short_log)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("script (util-linux)");
+    let shown = String::from_utf8_lossy(&fs::read(&short_log).unwrap()).into_owned();
+    assert!(
+        !shown.contains("scanned"),
+        "a bar for a short audit:\n{shown}"
+    );
+}
