@@ -3,8 +3,11 @@
 //! The walk streams into the workers (no waiting for a full listing), a file larger than
 //! [`SPLIT_ABOVE`] is cut into ranges that idle workers take over, and each file's hits are
 //! kept within the per-file caps. Each entry also yields its share of the target's NAR size,
-//! from the same `fstat` that opening it needs, so the target is never walked twice. What the
-//! hits mean is decided later, in [`crate::audit`].
+//! from the same `fstat` that opening it needs, so the target is never walked twice. An ELF
+//! file's structure is read once, when its first chunk arrives ([`crate::inspect`]); library
+//! strings are searched in the same pass over its bytes ([`crate::libraries`]); its hits are
+//! placed in sections and symbols after it. What the hits mean is decided later, in
+//! [`crate::audit`] and [`crate::linkage`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
