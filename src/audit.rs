@@ -22,6 +22,7 @@ use crate::inputs::{self, Target};
 use crate::libraries::Signatures;
 use crate::linkage;
 use crate::progress::Progress;
+use crate::rules::Catalogue;
 use crate::scan::{Anchor, Scanner};
 use crate::store_path::StorePath;
 
@@ -59,6 +60,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         (None, None) => Scanner::new(store_dir, []),
     };
     let signatures = Signatures::builtin()?;
+    let catalogue = Catalogue::builtin()?;
     let tools = Tools {
         scanner: &scanner,
         signatures: &signatures,
@@ -84,7 +86,16 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .map(|g| root_of(g, &targets, &outcomes, &gathered, &self_hashes, store_dir));
     let mut findings: Vec<Finding> = gathered
         .into_iter()
-        .map(|g| finding(g, graph.as_ref(), &self_hashes, config, store_dir))
+        .map(|g| {
+            finding(
+                &catalogue,
+                g,
+                graph.as_ref(),
+                &self_hashes,
+                config,
+                store_dir,
+            )
+        })
         .collect();
     let costs = graph
         .as_ref()
@@ -92,6 +103,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .map(|(g, r)| cost::costs(g, r));
     price(&mut findings, graph.as_ref(), costs.as_ref());
     findings.extend(linkage::analyse(
+        &catalogue,
         &tools,
         &targets,
         &outcomes,
@@ -402,6 +414,7 @@ fn root_of(
 
 /// Turns one gathered path into a finding (sizes come later, in [`price`]).
 fn finding(
+    catalogue: &Catalogue,
     gathered: Gathered,
     graph: Option<&ClosureGraph>,
     self_hashes: &HashSet<&str>,
@@ -432,41 +445,35 @@ fn finding(
     };
     let only_bare = !gathered.anchors.contains(&Anchor::StoreDir);
     let in_closure = graph.is_some_and(|g| g.contains(&gathered.hash));
-    let (mut severity, mut message, fix) = match gathered.rule {
-        Rule::NukedReference => (
-            Severity::Warning,
-            format!("nuked reference to {name}: costs nothing, but names a path that will not exist"),
-            Some("drop the path from the build instead of nuking it, or make sure nothing reads it at run time".to_string()),
+    let text = catalogue.get(gathered.rule);
+    let mut severity = text.severity.severity();
+    let mut fix = Some(text.fix_for(&reference.store_path));
+    let mut message = match gathered.rule {
+        Rule::NukedReference => {
+            format!("nuked reference to {name}: costs nothing, but names a path that will not exist")
+        }
+        Rule::StoreSymlink => format!("symlink into the store: pulls in {name} and everything it references"),
+        Rule::DynamicLinkage => format!(
+            "the dynamic loader is told to look in {name}: its closure ships, and the program fails where it is missing"
         ),
-        Rule::StoreSymlink => (
-            Severity::Error,
-            format!("symlink into the store: pulls in {name} and everything it references"),
-            Some("copy what the link points at into the output, or make the link relative".to_string()),
-        ),
-        Rule::StoreReference if only_bare && !in_closure && graph.is_some() => (
-            Severity::Warning,
-            format!("looks like the hash of {name}, but that path is not in the closure"),
-            None,
-        ),
-        Rule::StoreReference if only_bare && !in_closure => (
-            Severity::Error,
-            format!("probable reference to {name}: a bare store hash, without the store directory"),
-            Some("find what embeds this hash (a file name in a symbol table, a path built by string concatenation)".to_string()),
-        ),
-        Rule::DynamicLinkage => (
-            Severity::Error,
-            format!("the dynamic loader is told to look in {name}: its closure ships, and the program fails where it is missing"),
-            Some("link statically (pkgsStatic), or set the interpreter and search path to system paths (patchelf --set-interpreter, --remove-rpath)".to_string()),
-        ),
-        _ => (
-            Severity::Error,
-            format!("references {name}: its whole closure ships with this output"),
-            Some(format!(
-                "remove the path from the build output, or rewrite it with `remove-references-to -t {store_dir}/{}-{name}` if nothing needs it at run time",
-                gathered.hash
-            )),
-        ),
+        _ => format!("references {name}: its whole closure ships with this output"),
     };
+    if gathered.rule == Rule::StoreReference && only_bare && !in_closure {
+        if graph.is_some() {
+            // Nix would not count a hash outside the closure: it cannot keep anything alive.
+            severity = Severity::Warning;
+            message = format!("looks like the hash of {name}, but that path is not in the closure");
+            fix = None;
+        } else {
+            message = format!(
+                "probable reference to {name}: a bare store hash, without the store directory"
+            );
+            fix = Some(
+                "find what embeds this hash (a file name in a symbol table, a path built by string concatenation)"
+                    .to_string(),
+            );
+        }
+    }
     if self_hashes.contains(gathered.hash.as_str()) && !nuked {
         severity = Severity::Info;
         message = format!("refers to the audited output itself ({name}): costs nothing");

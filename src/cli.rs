@@ -24,6 +24,13 @@ pub struct Cli {
 pub enum Command {
     /// Audit build outputs for store references (exit 0 pass, 1 fail, 2 could not audit).
     Check(CheckArgs),
+    /// List every rule: id, default severity, title.
+    Rules,
+    /// Explain one rule: what it means and how to fix it.
+    Explain {
+        /// A rule id, as reports print it (e.g. store-reference).
+        id: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]

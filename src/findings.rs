@@ -30,6 +30,23 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in the order `stowaway rules` lists them.
+    pub const ALL: [Rule; 8] = [
+        Rule::StoreReference,
+        Rule::NukedReference,
+        Rule::StoreSymlink,
+        Rule::DynamicLinkage,
+        Rule::NotStatic,
+        Rule::DuplicateLibrary,
+        Rule::DuplicateAllocator,
+        Rule::MixedLinkage,
+    ];
+
+    /// The rule with this id.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|rule| rule.id() == id)
+    }
+
     /// The kebab-case id printed in reports.
     pub fn id(self) -> &'static str {
         match self {

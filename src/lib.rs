@@ -19,5 +19,6 @@ pub mod libraries;
 pub mod linkage;
 pub mod progress;
 pub mod report;
+pub mod rules;
 pub mod scan;
 pub mod store_path;

@@ -14,8 +14,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use crate::file_scan::{self, Outcome, Tools};
-use crate::findings::{Evidence, Finding, Location, Rule, Severity};
+use crate::findings::{Evidence, Finding, Location, Rule};
 use crate::inputs::Target;
+use crate::rules::Catalogue;
 use crate::scan::ScanBuffer;
 
 /// Needed libraries followed from one executable at most.
@@ -31,6 +32,7 @@ enum Object {
 
 /// Finds every linkage fault of the audited executables.
 pub fn analyse(
+    catalogue: &Catalogue,
     tools: &Tools,
     targets: &[Target],
     outcomes: &[Outcome],
@@ -62,16 +64,20 @@ pub fn analyse(
         };
         if let (true, Some(facts)) = (expect_static, &outcome.elf) {
             if facts.interpreter.is_some() || !facts.needed.is_empty() {
-                findings.push(not_static(facts, location.clone()));
+                findings.push(not_static(catalogue, facts, location.clone()));
             }
         }
         let copies = resolver.copies(exe);
-        findings.extend(duplicates(tools, &copies, &location));
+        findings.extend(duplicates(catalogue, tools, &copies, &location));
     }
     findings
 }
 
-fn not_static(facts: &crate::inspect::elf::ElfFacts, location: Location) -> Finding {
+fn not_static(
+    catalogue: &Catalogue,
+    facts: &crate::inspect::elf::ElfFacts,
+    location: Location,
+) -> Finding {
     let mut reasons = Vec::new();
     if let Some(interp) = &facts.interpreter {
         reasons.push(format!("interpreter {interp}"));
@@ -79,11 +85,12 @@ fn not_static(facts: &crate::inspect::elf::ElfFacts, location: Location) -> Find
     if !facts.needed.is_empty() {
         reasons.push(format!("needs {}", facts.needed.join(", ")));
     }
+    let text = catalogue.get(Rule::NotStatic);
     Finding {
         rule: Rule::NotStatic,
-        severity: Severity::Error,
+        severity: text.severity.severity(),
         message: format!("{} is not static: {}", location.file, reasons.join("; ")),
-        fix: Some("build it static (pkgsStatic, or -static / -C target-feature=+crt-static), or audit it as dynamic".into()),
+        fix: Some(text.fix_for("")),
         reference: None,
         locations: vec![location],
         more_locations: 0,
@@ -93,7 +100,12 @@ fn not_static(facts: &crate::inspect::elf::ElfFacts, location: Location) -> Find
 }
 
 /// The findings about the copies of libraries in one image.
-fn duplicates(tools: &Tools, copies: &[Evidence], location: &Location) -> Vec<Finding> {
+fn duplicates(
+    catalogue: &Catalogue,
+    tools: &Tools,
+    copies: &[Evidence],
+    location: &Location,
+) -> Vec<Finding> {
     let mut by_library: BTreeMap<&str, Vec<&Evidence>> = BTreeMap::new();
     for copy in copies {
         by_library
@@ -119,13 +131,19 @@ fn duplicates(tools: &Tools, copies: &[Evidence], location: &Location) -> Vec<Fi
         };
         findings.push(Finding {
             rule,
-            severity: Severity::Error,
+            severity: catalogue.get(rule).severity.severity(),
             message: format!(
                 "{library} is {what} in {} ({} copies)",
                 location.file,
                 copies.len()
             ),
-            fix: tools.signatures.library(library).map(|l| l.fix.clone()),
+            // The library's own advice is more precise than the rule's.
+            fix: Some(
+                tools
+                    .signatures
+                    .library(library)
+                    .map_or_else(|| catalogue.get(rule).fix_for(""), |l| l.fix.clone()),
+            ),
             reference: None,
             locations: vec![location.clone()],
             more_locations: 0,
@@ -141,14 +159,14 @@ fn duplicates(tools: &Tools, copies: &[Evidence], location: &Location) -> Vec<Fi
     if allocators.len() >= 2 {
         findings.push(Finding {
             rule: Rule::DuplicateAllocator,
-            severity: Severity::Error,
+            severity: catalogue.get(Rule::DuplicateAllocator).severity.severity(),
             message: format!(
                 "{} has {} allocators: {}",
                 location.file,
                 allocators.len(),
                 allocators.join(", ")
             ),
-            fix: Some("keep one malloc implementation in the process".into()),
+            fix: Some(catalogue.get(Rule::DuplicateAllocator).fix_for("")),
             reference: None,
             locations: vec![location.clone()],
             more_locations: 0,

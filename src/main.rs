@@ -8,7 +8,9 @@ use clap::Parser;
 
 use stowaway::cli::{Cli, Command};
 use stowaway::config::CheckConfig;
+use stowaway::findings::Rule;
 use stowaway::progress::Progress;
+use stowaway::rules::Catalogue;
 use stowaway::{audit, report};
 
 fn main() -> ExitCode {
@@ -34,16 +36,32 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .install(|| audit::check(&config, &progress))?,
                 None => audit::check(&config, &progress)?,
             };
-            let mut out = io::BufWriter::new(io::stdout().lock());
-            let written = report::write(&mut out, &report, config.format, config.color)
-                .and_then(|()| out.flush());
-            match written {
-                // `stowaway check | head` stops reading early: not an error of the audit.
-                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
-                Err(err) => return Err(anyhow::Error::new(err).context("writing the report")),
-                Ok(()) => {}
-            }
+            print(|out| report::write(out, &report, config.format, config.color))?;
             Ok(report.exit_code() as u8)
         }
+        Command::Rules => {
+            let catalogue = Catalogue::builtin()?;
+            print(|out| report::catalogue::write_list(out, &catalogue))?;
+            Ok(0)
+        }
+        Command::Explain { id } => {
+            let catalogue = Catalogue::builtin()?;
+            let rule = Rule::from_id(&id).ok_or_else(|| {
+                anyhow::anyhow!("unknown rule id {id:?} (`stowaway rules` lists them)")
+            })?;
+            print(|out| report::catalogue::write_explanation(out, catalogue.get(rule)))?;
+            Ok(0)
+        }
+    }
+}
+
+/// Writes to stdout; a reader that went away (`stowaway check | head`) is not an error: the
+/// exit code still says what the audit found.
+fn print(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(err) => Err(anyhow::Error::new(err).context("writing the output")),
+        Ok(()) => Ok(()),
     }
 }

@@ -138,3 +138,68 @@ fn a_progress_bar_only_on_a_terminal_and_only_for_a_long_audit() {
         "a bar for a short audit:\n{shown}"
     );
 }
+
+#[test]
+fn rules_lists_every_rule_and_explain_prints_one() {
+    let listed = run(stowaway().arg("rules"));
+    assert_eq!(listed.code, 0);
+    let ids: Vec<&str> = listed
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "store-reference",
+            "nuked-reference",
+            "store-symlink",
+            "dynamic-linkage",
+            "not-static",
+            "duplicate-library",
+            "duplicate-allocator",
+            "mixed-linkage"
+        ]
+    );
+    assert!(listed.stdout.lines().next().unwrap().contains("deny"));
+    for id in ids {
+        let explained = run(stowaway().args(["explain", id]));
+        assert_eq!(explained.code, 0, "{id}");
+        assert!(
+            explained.stdout.starts_with(&format!("{id} (")),
+            "{}",
+            explained.stdout
+        );
+        assert!(explained.stdout.contains("\nFix: "), "{}", explained.stdout);
+    }
+    let unknown = run(stowaway().args(["explain", "no-such-rule"]));
+    assert_eq!(unknown.code, 2);
+    assert_one_line_error(&unknown, "unknown rule id \"no-such-rule\"");
+}
+
+#[test]
+fn findings_take_their_severity_and_fix_from_the_rule_catalogue() {
+    let explained = run(stowaway().args(["explain", "store-reference"])).stdout;
+    let fix_template = explained
+        .lines()
+        .find_map(|l| l.strip_prefix("Fix: "))
+        .unwrap()
+        .to_string();
+    let info = fixture("app-static.closure.json");
+    let report = check_json(&[
+        fixture("app-static").to_str().unwrap(),
+        "--closure-info",
+        info.to_str().unwrap(),
+    ])
+    .json();
+    let finding = findings(&report, "store-reference")[0];
+    let path = finding["reference"]["store_path"].as_str().unwrap();
+    assert_eq!(finding["fix"], fix_template.replace("<store path>", path));
+    assert_eq!(finding["severity"], "error", "deny");
+    let nuked = check_json(&[fixture("nuked").to_str().unwrap()]).json();
+    assert_eq!(
+        findings(&nuked, "nuked-reference")[0]["severity"],
+        "warning",
+        "warn"
+    );
+}

@@ -3,6 +3,7 @@
 //! Each format has its own file; none of them decides anything (the verdict and the exit code
 //! are already in the report), and none prints anywhere but the writer it is given.
 
+pub mod catalogue;
 pub mod human;
 pub mod json;
 

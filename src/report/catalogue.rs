@@ -1,0 +1,44 @@
+//! `stowaway rules` and `stowaway explain ID`: the rule catalogue for people.
+
+use std::io::{self, Write};
+
+use crate::rules::{Catalogue, RuleText};
+
+/// One line per rule: id, default severity, title.
+pub fn write_list(out: &mut dyn Write, catalogue: &Catalogue) -> io::Result<()> {
+    let width = catalogue
+        .all()
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(0);
+    for rule in catalogue.all() {
+        writeln!(
+            out,
+            "{:width$}  {:4}  {}",
+            rule.id,
+            rule.severity.name(),
+            rule.title
+        )?;
+    }
+    Ok(())
+}
+
+/// The whole text of one rule.
+pub fn write_explanation(out: &mut dyn Write, rule: &RuleText) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} ({}): {}",
+        rule.id,
+        rule.severity.name(),
+        rule.title
+    )?;
+    writeln!(out)?;
+    writeln!(out, "{}", rule.explanation.trim())?;
+    writeln!(out)?;
+    writeln!(out, "Fix: {}", rule.fix_for("<store path>"))?;
+    for link in &rule.links {
+        writeln!(out, "See: {link}")?;
+    }
+    Ok(())
+}
