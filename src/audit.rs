@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crate::baseline;
 use crate::closure::cost::{self, Costs, Root};
 use crate::closure::disk::DiskStore;
 use crate::closure::nar_size::{self, nar_size};
@@ -110,6 +111,13 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         config.expect_static,
     ));
     sort(&mut findings);
+    if let Some(file) = &config.write_baseline {
+        baseline::write(file, &findings)?;
+    }
+    let applied = config
+        .baseline
+        .as_deref()
+        .map(|entries| baseline::apply(entries, &mut findings));
 
     let closure = match (&graph, &root) {
         (Some(graph), Some(root)) => {
@@ -125,7 +133,9 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         }
         _ => (None, None),
     };
-    Ok(report(&targets, &outcomes, findings, closure))
+    let mut report = report(&targets, &outcomes, findings, closure);
+    report.baseline = applied;
+    Ok(report)
 }
 
 /// The closure known before scanning: a `--closure-info` file, or `nix path-info` of the
@@ -244,6 +254,7 @@ fn report(
         skipped,
         binaries,
         unparseable,
+        baseline: None,
         summary,
     }
 }

@@ -58,6 +58,14 @@ pub struct CheckArgs {
     #[arg(long = "static")]
     pub r#static: bool,
 
+    /// Accept the findings recorded in FILE (by --write-baseline): only new ones fail.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record today's findings in FILE, for --baseline later.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
     /// The Nix store directory [default: $NIX_STORE_DIR, else /nix/store].
     #[arg(long, value_name = "DIR")]
     pub store_dir: Option<String>,

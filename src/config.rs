@@ -28,6 +28,10 @@ pub struct CheckConfig {
     pub threads: Option<usize>,
     /// Every executable must be static (`not-static` otherwise).
     pub expect_static: bool,
+    /// Findings accepted from an earlier run.
+    pub baseline: Option<Vec<crate::baseline::Entry>>,
+    /// Where to record this run's findings.
+    pub write_baseline: Option<PathBuf>,
 }
 
 /// The `--allow` globs, matched against package names.
@@ -100,6 +104,12 @@ impl CheckConfig {
             color,
             threads: args.threads,
             expect_static: args.r#static,
+            baseline: args
+                .baseline
+                .as_deref()
+                .map(crate::baseline::read)
+                .transpose()?,
+            write_baseline: args.write_baseline,
         })
     }
 }

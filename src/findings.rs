@@ -238,6 +238,8 @@ pub struct Report {
     pub binaries: Vec<Binary>,
     /// ELF files and archives that could not be parsed.
     pub unparseable: Vec<Unparseable>,
+    /// With `--baseline`: how many findings it accepted, and its entries that no longer occur.
+    pub baseline: Option<crate::baseline::Applied>,
     pub summary: Summary,
 }
 

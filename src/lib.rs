@@ -7,6 +7,7 @@
 //! [`report`].
 
 pub mod audit;
+pub mod baseline;
 pub mod cli;
 pub mod closure;
 pub mod config;

@@ -203,3 +203,103 @@ fn findings_take_their_severity_and_fix_from_the_rule_catalogue() {
         "warn"
     );
 }
+
+#[test]
+fn a_baseline_accepts_todays_findings_and_fails_only_on_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let info = fixture("diamond.closure.json");
+    let info = info.to_str().unwrap();
+    // Today's state, recorded.
+    let tree = dir.path().join("out");
+    fs::create_dir_all(tree.join("bin")).unwrap();
+    fs::copy(fixture("diamond/bin/diamond"), tree.join("bin/diamond")).unwrap();
+    let tree = tree.to_str().unwrap();
+    let first = check_json(&[
+        tree,
+        "--closure-info",
+        info,
+        "--write-baseline",
+        baseline.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        first.code, 1,
+        "writing a baseline does not change the verdict"
+    );
+    let recorded = read_json(&baseline);
+    assert_eq!(recorded["schema"], "stowaway.baseline/1");
+    assert_eq!(recorded["entries"].as_array().unwrap().len(), 3);
+    // The same findings again: accepted.
+    let again = check_json(&[
+        tree,
+        "--closure-info",
+        info,
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    let report = again.json();
+    assert_eq!(report["baseline"]["matched"], 3);
+    assert_eq!(report["baseline"]["stale"], serde_json::json!([]));
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["severity"] == "info"));
+    // A new reference fails; the old ones stay accepted.
+    fs::write(
+        dir.path().join("out/bin/launcher"),
+        format!("#!{GUIX_PATH}\n").replace("/gnu/store", "/nix/store"),
+    )
+    .unwrap();
+    let grown = check_json(&[
+        tree,
+        "--closure-info",
+        info,
+        "--baseline",
+        baseline.to_str().unwrap(),
+    ]);
+    assert_eq!(grown.code, 1);
+    let failing: Vec<String> = grown.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["locations"][0]["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(failing, ["bin/launcher"]);
+    // Fixed in a later build: the entries are reported as no longer found.
+    fs::remove_file(dir.path().join("out/bin/launcher")).unwrap();
+    fs::copy(
+        fixture("hello-static/bin/hello"),
+        dir.path().join("out/bin/diamond"),
+    )
+    .unwrap();
+    let fixed = check_json(&[tree, "--baseline", baseline.to_str().unwrap()]);
+    assert_eq!(fixed.code, 0);
+    let stale = &fixed.json()["baseline"]["stale"];
+    assert_eq!(stale.as_array().unwrap().len(), 3);
+    assert_eq!(stale[0]["file"], "bin/diamond");
+    let human = run(stowaway()
+        .arg("check")
+        .arg(tree)
+        .arg("--baseline")
+        .arg(&baseline));
+    assert!(
+        human
+            .stdout
+            .contains("baseline: 0 findings accepted; 3 of its entries no longer found"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn a_baseline_that_is_not_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("b.json");
+    fs::write(&bad, r#"{"schema":"stowaway.report/1","entries":[]}"#).unwrap();
+    let run = check_json(&[".", "--baseline", bad.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert_one_line_error(&run, "expected \"stowaway.baseline/1\"");
+}

@@ -276,6 +276,21 @@ fn write_totals(out: &mut dyn Write, p: &Painter, report: &Report) -> io::Result
         human_bytes(s.bytes_scanned),
         plural(s.references, "store path")
     )?;
+    if let Some(baseline) = &report.baseline {
+        writeln!(
+            out,
+            "baseline: {} accepted; {} of its entries no longer found",
+            plural(baseline.matched, "finding"),
+            baseline.stale.len()
+        )?;
+        for entry in &baseline.stale {
+            writeln!(
+                out,
+                "  fixed: {} {} ({}) in {}",
+                entry.rule, entry.subject, entry.output, entry.file
+            )?;
+        }
+    }
     if !report.binaries.is_empty() || !report.unparseable.is_empty() {
         let executables = report
             .binaries

@@ -1,0 +1,127 @@
+//! Baselines: today's findings recorded, so that a later audit fails only on new ones.
+//!
+//! An entry names a finding by what survives a rebuild: the rule, the package and output it
+//! is about (not the hash, not the version), and the file it sits in, relative to the target.
+//! Findings that match an entry are kept in the report but lowered to `info`; entries that
+//! match nothing are listed as stale, so the baseline shrinks as faults are fixed.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::findings::{Finding, Severity};
+
+/// The schema id every baseline file starts with.
+pub const SCHEMA: &str = "stowaway.baseline/1";
+
+/// One recorded finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub rule: String,
+    /// The package a reference is about, or the library a linkage finding is about.
+    pub subject: String,
+    /// The output of the referenced path (`out`, `etc`…); empty for linkage findings.
+    pub output: String,
+    /// The file it sits in, relative to its target.
+    pub file: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselineFile {
+    schema: String,
+    entries: Vec<Entry>,
+}
+
+/// What applying a baseline did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    /// Findings the baseline accepted.
+    pub matched: u64,
+    /// Entries that no finding matched any more.
+    pub stale: Vec<Entry>,
+}
+
+/// The entries a finding stands for: one per file it sits in.
+fn entries_of(finding: &Finding) -> BTreeSet<Entry> {
+    let (subject, output) = match &finding.reference {
+        Some(r) => (r.package.clone(), r.output.clone()),
+        None => (
+            finding
+                .evidence
+                .first()
+                .map(|e| e.library.clone())
+                .unwrap_or_default(),
+            String::new(),
+        ),
+    };
+    finding
+        .locations
+        .iter()
+        .map(|l| Entry {
+            rule: finding.rule.id().to_string(),
+            subject: subject.clone(),
+            output: output.clone(),
+            file: l.file.clone(),
+        })
+        .collect()
+}
+
+/// Writes the baseline of every finding that is not already `info`.
+pub fn write(file: &Path, findings: &[Finding]) -> Result<()> {
+    let entries: BTreeSet<Entry> = findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .flat_map(entries_of)
+        .collect();
+    let text = serde_json::to_string_pretty(&BaselineFile {
+        schema: SCHEMA.to_string(),
+        entries: entries.into_iter().collect(),
+    })?;
+    std::fs::write(file, text + "\n")
+        .with_context(|| format!("writing baseline {}", file.display()))
+}
+
+/// Reads a baseline file.
+pub fn read(file: &Path) -> Result<Vec<Entry>> {
+    let text = std::fs::read(file).with_context(|| format!("baseline {}", file.display()))?;
+    let parsed: BaselineFile = serde_json::from_slice(&text)
+        .map_err(|e| anyhow!("{e}"))
+        .with_context(|| format!("baseline {}", file.display()))?;
+    if parsed.schema != SCHEMA {
+        bail!(
+            "baseline {}: schema {:?}, expected {SCHEMA:?}",
+            file.display(),
+            parsed.schema
+        );
+    }
+    Ok(parsed.entries)
+}
+
+/// Lowers every finding whose entries are all in the baseline to `info`, and says which
+/// entries matched nothing.
+pub fn apply(entries: &[Entry], findings: &mut [Finding]) -> Applied {
+    let known: BTreeSet<&Entry> = entries.iter().collect();
+    let mut used: BTreeSet<Entry> = BTreeSet::new();
+    let mut matched = 0;
+    for finding in findings.iter_mut().filter(|f| f.severity != Severity::Info) {
+        let own = entries_of(finding);
+        if !own.is_empty() && own.iter().all(|e| known.contains(e)) {
+            finding.severity = Severity::Info;
+            finding.message.push_str(" (in the baseline)");
+            matched += 1;
+        }
+        used.extend(own.into_iter().filter(|e| known.contains(e)));
+    }
+    Applied {
+        matched,
+        stale: entries
+            .iter()
+            .filter(|e| !used.contains(*e))
+            .cloned()
+            .collect(),
+    }
+}
