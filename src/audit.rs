@@ -61,7 +61,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         (None, None) => Scanner::new(store_dir, []),
     };
     let signatures = Signatures::builtin()?;
-    let catalogue = Catalogue::builtin()?;
+    let catalogue = &config.catalogue;
     let tools = Tools {
         scanner: &scanner,
         signatures: &signatures,
@@ -89,7 +89,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .into_iter()
         .map(|g| {
             finding(
-                &catalogue,
+                catalogue,
                 g,
                 graph.as_ref(),
                 &self_hashes,
@@ -104,7 +104,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .map(|(g, r)| cost::costs(g, r));
     price(&mut findings, graph.as_ref(), costs.as_ref());
     findings.extend(linkage::analyse(
-        &catalogue,
+        catalogue,
         &tools,
         &targets,
         &outcomes,
@@ -165,7 +165,7 @@ fn sort(findings: &mut [Finding]) {
             f.severity,
             std::cmp::Reverse(f.size.and_then(|s| s.exclusive_bytes)),
             f.reference.as_ref().map(|r| r.store_path.clone()),
-            f.rule,
+            f.rule.clone(),
             f.locations
                 .first()
                 .map(|l| (l.target.clone(), l.file.clone())),
@@ -485,32 +485,47 @@ fn finding(
             );
         }
     }
-    if self_hashes.contains(gathered.hash.as_str()) && !nuked {
-        severity = Severity::Info;
-        message = format!("refers to the audited output itself ({name}): costs nothing");
-    } else if severity == Severity::Error {
-        if let Some(glob) = config.allow.matching(&reference.package) {
-            severity = Severity::Info;
-            message = format!("{message} (allowed by --allow {glob:?})");
-        }
-    }
     let mut locations = gathered.locations;
     locations.sort();
-    Finding {
-        rule: gathered.rule,
+    let mut finding = Finding {
+        rule: gathered.rule.id().to_string(),
+        kind: gathered.rule,
         severity,
         message,
-        fix: if severity == Severity::Info {
-            None
-        } else {
-            fix
-        },
+        fix,
         reference: Some(reference),
         locations,
         more_locations: gathered.more,
         size: None,
         evidence: Vec::new(),
+    };
+    // A rule pack's more specific rule, when one matches, names the finding and its fix.
+    if let Some(rule) = catalogue.select(&finding) {
+        finding.rule = rule.id.clone();
+        finding.severity = rule.severity.severity();
+        finding.fix = finding
+            .reference
+            .as_ref()
+            .map(|r| rule.fix_for(&r.store_path));
     }
+    let package = finding
+        .reference
+        .as_ref()
+        .map(|r| r.package.clone())
+        .unwrap_or_default();
+    if self_hashes.contains(gathered.hash.as_str()) && !nuked {
+        finding.severity = Severity::Info;
+        finding.message = format!("refers to the audited output itself ({name}): costs nothing");
+    } else if finding.severity == Severity::Error {
+        if let Some(glob) = config.allow.matching(&package) {
+            finding.severity = Severity::Info;
+            finding.message = format!("{} (allowed by --allow {glob:?})", finding.message);
+        }
+    }
+    if finding.severity == Severity::Info {
+        finding.fix = None;
+    }
+    finding
 }
 
 /// Fills in each finding's sizes from the graph.

@@ -62,7 +62,7 @@ fn entries_of(finding: &Finding) -> BTreeSet<Entry> {
         .locations
         .iter()
         .map(|l| Entry {
-            rule: finding.rule.id().to_string(),
+            rule: finding.rule.clone(),
             subject: subject.clone(),
             output: output.clone(),
             file: l.file.clone(),

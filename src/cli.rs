@@ -25,11 +25,18 @@ pub enum Command {
     /// Audit build outputs for store references (exit 0 pass, 1 fail, 2 could not audit).
     Check(CheckArgs),
     /// List every rule: id, default severity, title.
-    Rules,
+    Rules {
+        /// Also the rule packs in DIR.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
     /// Explain one rule: what it means and how to fix it.
     Explain {
         /// A rule id, as reports print it (e.g. store-reference).
         id: String,
+        /// Also the rule packs in DIR.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
     },
 }
 
@@ -57,6 +64,10 @@ pub struct CheckArgs {
     /// `not-static` finding.
     #[arg(long = "static")]
     pub r#static: bool,
+
+    /// Load rule packs from every *.toml in DIR, besides the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
 
     /// Accept the findings recorded in FILE (by --write-baseline): only new ones fail.
     #[arg(long, value_name = "FILE")]

@@ -32,6 +32,8 @@ pub struct CheckConfig {
     pub baseline: Option<Vec<crate::baseline::Entry>>,
     /// Where to record this run's findings.
     pub write_baseline: Option<PathBuf>,
+    /// The rules, built-in and from --rules, compiled.
+    pub catalogue: crate::rules::Catalogue,
 }
 
 /// The `--allow` globs, matched against package names.
@@ -110,6 +112,7 @@ impl CheckConfig {
                 .map(crate::baseline::read)
                 .transpose()?,
             write_baseline: args.write_baseline,
+            catalogue: crate::rules::Catalogue::load(args.rules.as_deref())?,
         })
     }
 }

@@ -140,7 +140,11 @@ pub struct Size {
 /// One thing the audit found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub rule: Rule,
+    /// The id it is reported under: its kind's, or that of the most specific rule of a rule
+    /// pack that matched it.
+    pub rule: String,
+    /// The kind of fault (one of the core rule ids), whichever rule reports it.
+    pub kind: Rule,
     pub severity: Severity,
     pub message: String,
     pub fix: Option<String>,

@@ -87,7 +87,8 @@ fn not_static(
     }
     let text = catalogue.get(Rule::NotStatic);
     Finding {
-        rule: Rule::NotStatic,
+        rule: Rule::NotStatic.id().to_string(),
+        kind: Rule::NotStatic,
         severity: text.severity.severity(),
         message: format!("{} is not static: {}", location.file, reasons.join("; ")),
         fix: Some(text.fix_for("")),
@@ -130,7 +131,8 @@ fn duplicates(
             (Rule::DuplicateLibrary, "in the process twice")
         };
         findings.push(Finding {
-            rule,
+            rule: rule.id().to_string(),
+            kind: rule,
             severity: catalogue.get(rule).severity.severity(),
             message: format!(
                 "{library} is {what} in {} ({} copies)",
@@ -158,7 +160,8 @@ fn duplicates(
         .collect();
     if allocators.len() >= 2 {
         findings.push(Finding {
-            rule: Rule::DuplicateAllocator,
+            rule: Rule::DuplicateAllocator.id().to_string(),
+            kind: Rule::DuplicateAllocator,
             severity: catalogue.get(Rule::DuplicateAllocator).severity.severity(),
             message: format!(
                 "{} has {} allocators: {}",

@@ -8,7 +8,6 @@ use clap::Parser;
 
 use stowaway::cli::{Cli, Command};
 use stowaway::config::CheckConfig;
-use stowaway::findings::Rule;
 use stowaway::progress::Progress;
 use stowaway::rules::Catalogue;
 use stowaway::{audit, report};
@@ -28,6 +27,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Check(args) => {
             let config = CheckConfig::from_args(args)?;
+            warn(&config.catalogue.warnings);
             let progress = Progress::for_stderr();
             let report = match config.threads {
                 Some(threads) => rayon::ThreadPoolBuilder::new()
@@ -39,19 +39,27 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             print(|out| report::write(out, &report, config.format, config.color))?;
             Ok(report.exit_code() as u8)
         }
-        Command::Rules => {
-            let catalogue = Catalogue::builtin()?;
+        Command::Rules { rules } => {
+            let catalogue = Catalogue::load(rules.as_deref())?;
+            warn(&catalogue.warnings);
             print(|out| report::catalogue::write_list(out, &catalogue))?;
             Ok(0)
         }
-        Command::Explain { id } => {
-            let catalogue = Catalogue::builtin()?;
-            let rule = Rule::from_id(&id).ok_or_else(|| {
+        Command::Explain { id, rules } => {
+            let catalogue = Catalogue::load(rules.as_deref())?;
+            let rule = catalogue.find(&id).ok_or_else(|| {
                 anyhow::anyhow!("unknown rule id {id:?} (`stowaway rules` lists them)")
             })?;
-            print(|out| report::catalogue::write_explanation(out, catalogue.get(rule)))?;
+            print(|out| report::catalogue::write_explanation(out, rule))?;
             Ok(0)
         }
+    }
+}
+
+/// Says each warning once, on one line.
+fn warn(warnings: &[String]) {
+    for warning in warnings {
+        let _ = writeln!(io::stderr(), "stowaway: warning: {warning}");
     }
 }
 

@@ -1,18 +1,42 @@
-//! The catalogue of rules: for every rule id, its default severity, title, explanation, fix
-//! hint and links.
+//! The rules findings are reported under: the catalogue of their texts, and rule packs that
+//! refine a kind of finding into a more precise rule.
 //!
-//! The texts are data, `rules/core.toml`, embedded at build time; loading checks that every
-//! [`Rule`] has exactly one entry and nothing else is there, so an id can never be reported
-//! without its explanation. This module does not decide which rule a finding falls under:
-//! the stages that make findings do.
+//! `rules/core.toml` describes each kind of finding ([`Rule`]): default severity, title,
+//! explanation, fix, links. A rule pack (`rules/*.toml`, embedded; more with `--rules DIR`)
+//! adds rules that `refine` one kind under conditions on what the earlier stages know: the
+//! referenced package, name and output, the subpath, the file, the ELF section, whether it is
+//! loaded, the enclosing symbol, how the hash was recognised. A finding is reported under the
+//! most specific rule that matches it (the most conditions; ties go to the smaller id), and
+//! under its kind's rule when none does, so every finding carries exactly one rule id.
+//!
+//! Loading collects every problem of every file before giving up (TOML errors carry their
+//! line and column), rejects unknown keys, duplicate ids, bad globs and unknown kinds, and
+//! warns about a condition that can never match.
 
-use anyhow::{bail, Context, Result};
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
-use crate::findings::{Rule, Severity};
+use crate::findings::{Finding, Rule, Severity};
 
-/// The built-in rule texts.
-const CORE: &str = include_str!("../rules/core.toml");
+/// The texts of the kinds of finding.
+const CORE: (&str, &str) = ("rules/core.toml", include_str!("../rules/core.toml"));
+/// The built-in rule packs.
+const PACKS: [(&str, &str); 5] = [
+    (
+        "rules/sysconfdir.toml",
+        include_str!("../rules/sysconfdir.toml"),
+    ),
+    ("rules/haskell.toml", include_str!("../rules/haskell.toml")),
+    (
+        "rules/toolchains.toml",
+        include_str!("../rules/toolchains.toml"),
+    ),
+    ("rules/text.toml", include_str!("../rules/text.toml")),
+    ("rules/debug.toml", include_str!("../rules/debug.toml")),
+];
 
 /// The severity a rule has unless something (an allow, a self-reference) lowers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -42,6 +66,42 @@ impl Level {
     }
 }
 
+/// When a pack rule applies. Globs match the whole text; every list that is given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conditions {
+    /// The referenced path's package name (`openssl`).
+    #[serde(default)]
+    pub package: Vec<String>,
+    /// Its whole name (`openssl-3.0.12-etc`, `hi.c`).
+    #[serde(default)]
+    pub name: Vec<String>,
+    /// Its output (`out`, `etc`, `dev`…).
+    #[serde(default)]
+    pub output: Vec<String>,
+    /// What follows the name at some location (`/etc/ssl`).
+    #[serde(default)]
+    pub subpath: Vec<String>,
+    /// The file of some location, relative to its target.
+    #[serde(default)]
+    pub file: Vec<String>,
+    /// The ELF section of some location.
+    #[serde(default)]
+    pub section: Vec<String>,
+    /// The enclosing symbol of some location, demangled.
+    #[serde(default)]
+    pub symbol: Vec<String>,
+    /// How the hash was recognised at some location: store-dir, bare-hash, known-hash, file-name.
+    #[serde(default)]
+    pub anchor: Vec<String>,
+    /// The excerpt around some location (`#!/nix/store/*` for a shebang).
+    #[serde(default)]
+    pub excerpt: Vec<String>,
+    /// `true`: some location is loaded at run time; `false`: none is (only debug info,
+    /// symbol names, comments).
+    pub loaded: Option<bool>,
+}
+
 /// What a rule means and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +113,10 @@ pub struct RuleText {
     /// `{path}` stands for the store path a finding is about.
     pub fix: String,
     pub links: Vec<String>,
+    /// For a pack rule: the kind of finding it refines.
+    pub refines: Option<String>,
+    #[serde(rename = "match")]
+    pub conditions: Option<Conditions>,
 }
 
 impl RuleText {
@@ -64,88 +128,356 @@ impl RuleText {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CatalogueFile {
+struct RuleFile {
     rule: Vec<RuleText>,
 }
 
-/// Every rule's text, in the order of [`Rule::ALL`].
+/// The compiled conditions of one pack rule.
+#[derive(Debug, Clone)]
+struct Matcher {
+    kind: Rule,
+    package: Option<GlobSet>,
+    name: Option<GlobSet>,
+    output: Option<GlobSet>,
+    subpath: Option<GlobSet>,
+    file: Option<GlobSet>,
+    section: Option<GlobSet>,
+    symbol: Option<GlobSet>,
+    anchor: Option<GlobSet>,
+    excerpt: Option<GlobSet>,
+    loaded: Option<bool>,
+    /// How many conditions it has: the more, the more specific.
+    specificity: usize,
+}
+
+impl Matcher {
+    fn matches(&self, finding: &Finding) -> bool {
+        if finding.kind != self.kind {
+            return false;
+        }
+        let on = |set: &Option<GlobSet>, text: Option<&str>| match set {
+            None => true,
+            Some(set) => text.is_some_and(|t| set.is_match(t)),
+        };
+        let reference = finding.reference.as_ref();
+        if !on(&self.package, reference.map(|r| r.package.as_str()))
+            || !on(&self.name, reference.map(|r| r.name.as_str()))
+            || !on(&self.output, reference.map(|r| r.output.as_str()))
+        {
+            return false;
+        }
+        let loaded_somewhere = finding.locations.iter().any(|l| l.loaded == Some(true));
+        let unloaded_everywhere = finding.locations.iter().all(|l| l.loaded == Some(false));
+        match self.loaded {
+            Some(true) if !loaded_somewhere => return false,
+            Some(false) if !unloaded_everywhere => return false,
+            _ => {}
+        }
+        // The conditions on places hold together at one location.
+        finding.locations.iter().any(|l| {
+            on(&self.subpath, Some(&l.subpath))
+                && on(&self.file, Some(&l.file))
+                && on(&self.section, l.section.as_deref())
+                && on(&self.symbol, l.symbol.as_deref())
+                && on(&self.anchor, Some(l.anchor))
+                && on(&self.excerpt, Some(&l.excerpt))
+        })
+    }
+}
+
+/// Every rule's text and every pack rule's conditions.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
-    rules: Vec<RuleText>,
+    /// The kinds' texts, in the order of [`Rule::ALL`].
+    kinds: Vec<RuleText>,
+    /// Pack rules with their conditions, in the order they were loaded.
+    packs: Vec<(RuleText, Matcher)>,
+    /// Conditions that can never match, said once at load time.
+    pub warnings: Vec<String>,
 }
 
 impl Catalogue {
-    /// The catalogue of `rules/core.toml`.
-    pub fn builtin() -> Result<Catalogue> {
-        Catalogue::parse(CORE).context("rules/core.toml")
-    }
-
-    /// Reads a catalogue, which must describe each rule id exactly once.
-    pub fn parse(text: &str) -> Result<Catalogue> {
-        let file: CatalogueFile = toml::from_str(text)?;
-        let mut rules = Vec::with_capacity(Rule::ALL.len());
-        for rule in Rule::ALL {
-            let mut entries = file.rule.iter().filter(|t| t.id == rule.id());
-            match (entries.next(), entries.next()) {
-                (Some(text), None) => rules.push(text.clone()),
-                (None, _) => bail!("rule {} has no entry", rule.id()),
-                (Some(_), Some(_)) => bail!("rule {} has more than one entry", rule.id()),
+    /// The built-in rules, and the packs of `extra` (every `*.toml` in it) if given.
+    pub fn load(extra: Option<&Path>) -> Result<Catalogue> {
+        let mut files: Vec<(String, String)> = std::iter::once(CORE)
+            .chain(PACKS)
+            .map(|(name, text)| (name.to_string(), text.to_string()))
+            .collect();
+        if let Some(dir) = extra {
+            let mut found: Vec<_> = std::fs::read_dir(dir)
+                .map_err(|e| anyhow::anyhow!("--rules {}: {e}", dir.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            for path in found {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                files.push((path.display().to_string(), text));
             }
         }
-        if let Some(unknown) = file.rule.iter().find(|t| Rule::from_id(&t.id).is_none()) {
-            bail!("unknown rule id {:?}", unknown.id);
-        }
-        Ok(Catalogue { rules })
+        Catalogue::parse(&files)
     }
 
-    /// The text of `rule`.
+    /// Builds the catalogue from (file name, TOML text) pairs, the first being the kinds'.
+    pub fn parse(files: &[(String, String)]) -> Result<Catalogue> {
+        let mut problems = Vec::new();
+        let mut warnings = Vec::new();
+        let mut all: Vec<(String, RuleText)> = Vec::new();
+        for (name, text) in files {
+            match toml::from_str::<RuleFile>(text) {
+                Ok(file) => all.extend(file.rule.into_iter().map(|r| (name.clone(), r))),
+                // toml's message names the line and column and quotes the spot.
+                Err(e) => problems.push(format!(
+                    "{name}: {}",
+                    e.to_string().replace('\n', " ").trim()
+                )),
+            }
+        }
+        for (i, (file, rule)) in all.iter().enumerate() {
+            if let Some((other, _)) = all[..i].iter().find(|(_, r)| r.id == rule.id) {
+                problems.push(format!(
+                    "{file}: rule {:?} is also defined in {other}",
+                    rule.id
+                ));
+            }
+        }
+        let mut kinds = Vec::new();
+        for kind in Rule::ALL {
+            match all
+                .iter()
+                .find(|(_, r)| r.id == kind.id() && r.refines.is_none())
+            {
+                Some((_, text)) => kinds.push(text.clone()),
+                None => problems.push(format!("rule {} has no entry", kind.id())),
+            }
+        }
+        let mut packs = Vec::new();
+        for (file, rule) in &all {
+            match (&rule.refines, &rule.conditions) {
+                (None, None) if Rule::from_id(&rule.id).is_some() => {}
+                (None, _) => problems.push(format!(
+                    "{file}: rule {:?} must say which kind of finding it `refines`",
+                    rule.id
+                )),
+                (Some(_), None) => problems.push(format!(
+                    "{file}: rule {:?} has no [rule.match] conditions",
+                    rule.id
+                )),
+                (Some(refines), Some(conditions)) => match compile(refines, conditions) {
+                    Ok(matcher) => {
+                        warnings.extend(
+                            never_matches(conditions)
+                                .map(|w| format!("{file}: rule {:?}: {w}", rule.id)),
+                        );
+                        packs.push((rule.clone(), matcher));
+                    }
+                    Err(errors) => problems.extend(
+                        errors
+                            .into_iter()
+                            .map(|e| format!("{file}: rule {:?}: {e}", rule.id)),
+                    ),
+                },
+            }
+        }
+        if !problems.is_empty() {
+            bail!(
+                "{} problem(s) in the rules:\n  {}",
+                problems.len(),
+                problems.join("\n  ")
+            );
+        }
+        Ok(Catalogue {
+            kinds,
+            packs,
+            warnings,
+        })
+    }
+
+    /// The text of a kind of finding.
     pub fn get(&self, rule: Rule) -> &RuleText {
         let index = Rule::ALL
             .iter()
             .position(|&r| r == rule)
             .unwrap_or_default();
-        &self.rules[index]
+        &self.kinds[index]
     }
 
-    /// Every rule's text, in a stable order.
-    pub fn all(&self) -> &[RuleText] {
-        &self.rules
+    /// Any rule by id.
+    pub fn find(&self, id: &str) -> Option<&RuleText> {
+        self.all().find(|r| r.id == id)
     }
+
+    /// Every rule: the kinds, then the pack rules.
+    pub fn all(&self) -> impl Iterator<Item = &RuleText> {
+        self.kinds
+            .iter()
+            .chain(self.packs.iter().map(|(text, _)| text))
+    }
+
+    /// The most specific pack rule that matches `finding`, if any.
+    pub fn select(&self, finding: &Finding) -> Option<&RuleText> {
+        self.packs
+            .iter()
+            .filter(|(_, matcher)| matcher.matches(finding))
+            .max_by(|(a, ma), (b, mb)| {
+                ma.specificity
+                    .cmp(&mb.specificity)
+                    .then_with(|| b.id.cmp(&a.id))
+            })
+            .map(|(text, _)| text)
+    }
+}
+
+/// Compiles a pack rule's conditions, or says everything that is wrong with them.
+fn compile(refines: &str, c: &Conditions) -> Result<Matcher, Vec<String>> {
+    let mut errors = Vec::new();
+    let kind = Rule::from_id(refines);
+    if kind.is_none() {
+        errors.push(format!("refines unknown kind {refines:?}"));
+    }
+    let mut set = |field: &str, globs: &[String]| -> Option<GlobSet> {
+        if globs.is_empty() {
+            return None;
+        }
+        let mut builder = GlobSetBuilder::new();
+        for glob in globs {
+            match Glob::new(glob) {
+                Ok(glob) => {
+                    builder.add(glob);
+                }
+                Err(e) => errors.push(format!("{field}: bad glob {glob:?}: {e}")),
+            }
+        }
+        builder.build().ok()
+    };
+    let matcher = Matcher {
+        kind: kind.unwrap_or(Rule::StoreReference),
+        package: set("package", &c.package),
+        name: set("name", &c.name),
+        output: set("output", &c.output),
+        subpath: set("subpath", &c.subpath),
+        file: set("file", &c.file),
+        section: set("section", &c.section),
+        symbol: set("symbol", &c.symbol),
+        anchor: set("anchor", &c.anchor),
+        excerpt: set("excerpt", &c.excerpt),
+        loaded: c.loaded,
+        specificity: [
+            &c.package, &c.name, &c.output, &c.subpath, &c.file, &c.section, &c.symbol, &c.anchor,
+            &c.excerpt,
+        ]
+        .iter()
+        .filter(|list| !list.is_empty())
+        .count()
+            + usize::from(c.loaded.is_some()),
+    };
+    if matcher.specificity == 0 {
+        errors.push("[rule.match] has no condition".to_string());
+    }
+    if errors.is_empty() {
+        Ok(matcher)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Conditions that no finding can satisfy.
+fn never_matches(c: &Conditions) -> impl Iterator<Item = String> + '_ {
+    let sections = c
+        .section
+        .iter()
+        .filter(|s| {
+            !s.starts_with('.') && !s.starts_with('*') && !s.starts_with('?') && !s.starts_with('[')
+        })
+        .map(|s| format!("section {s:?} can never match: ELF section names start with a dot"));
+    let anchors = c
+        .anchor
+        .iter()
+        .filter(|a| !["store-dir", "bare-hash", "known-hash", "file-name"].iter().any(|k| Glob::new(a).is_ok_and(|g| g.compile_matcher().is_match(k))))
+        .map(|a| format!("anchor {a:?} can never match: anchors are store-dir, bare-hash, known-hash, file-name"));
+    sections.chain(anchors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_rule_has_one_text_and_the_ids_are_unique() {
-        let catalogue = Catalogue::builtin().expect("rules/core.toml");
-        assert_eq!(catalogue.all().len(), Rule::ALL.len());
-        for rule in Rule::ALL {
-            let text = catalogue.get(rule);
-            assert_eq!(text.id, rule.id());
-            assert!(
-                !text.title.is_empty()
-                    && !text.explanation.trim().is_empty()
-                    && !text.fix.is_empty()
-            );
-            assert_eq!(Rule::from_id(rule.id()), Some(rule));
-        }
+    fn files(extra: &str) -> Vec<(String, String)> {
+        vec![
+            (CORE.0.to_string(), CORE.1.to_string()),
+            ("extra.toml".to_string(), extra.to_string()),
+        ]
     }
 
     #[test]
-    fn a_catalogue_must_match_the_rule_ids() {
-        let one = "[[rule]]\nid = \"store-reference\"\nseverity = \"deny\"\ntitle = \"t\"\nexplanation = \"e\"\nfix = \"f\"\nlinks = []\n";
-        let err = Catalogue::parse(one).expect_err("the other rules are missing");
-        assert!(format!("{err:#}").contains("has no entry"), "{err:#}");
-        let unknown_key = one.replace("links = []", "links = []\nseverty = \"deny\"");
-        let err = Catalogue::parse(&unknown_key).expect_err("typo");
-        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+    fn the_built_in_rules_load_without_warnings() {
+        let catalogue = Catalogue::load(None).expect("built-in rules");
+        assert!(catalogue.warnings.is_empty(), "{:?}", catalogue.warnings);
+        for rule in Rule::ALL {
+            assert_eq!(catalogue.get(rule).id, rule.id());
+        }
+        assert!(catalogue.all().count() > Rule::ALL.len());
+    }
+
+    #[test]
+    fn every_problem_is_listed_at_once_with_its_place() {
+        let bad = r#"
+[[rule]]
+id = "store-reference"
+severity = "deny"
+title = "t"
+explanation = "e"
+fix = "f"
+links = []
+refines = "store-reference"
+[rule.match]
+package = ["a[b"]
+section = ["rodata"]
+
+[[rule]]
+id = "x"
+severity = "deny"
+title = "t"
+explanation = "e"
+fix = "f"
+links = []
+refines = "no-such-kind"
+[rule.match]
+package = ["x"]
+"#;
+        let err = Catalogue::parse(&files(bad)).expect_err("broken");
+        let text = format!("{err:#}");
+        assert!(text.contains("also defined in rules/core.toml"), "{text}");
+        assert!(text.contains("bad glob \"a[b\""), "{text}");
+        assert!(
+            text.contains("refines unknown kind \"no-such-kind\""),
+            "{text}"
+        );
+        let typo = "[[rule]]\nid = \"y\"\nseverty = \"deny\"\n";
+        let err = Catalogue::parse(&files(typo)).expect_err("typo");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("extra.toml") && text.contains("line 3") && text.contains("severty"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_condition_that_can_never_match_is_a_warning() {
+        let odd = "[[rule]]\nid = \"odd\"\nseverity = \"warn\"\ntitle = \"t\"\nexplanation = \"e\"\nfix = \"f\"\nlinks = []\nrefines = \"store-reference\"\n[rule.match]\nsection = [\"rodata\"]\n";
+        let catalogue = Catalogue::parse(&files(odd)).expect("loads");
+        assert_eq!(catalogue.warnings.len(), 1);
+        assert!(
+            catalogue.warnings[0].contains("can never match"),
+            "{:?}",
+            catalogue.warnings
+        );
     }
 
     #[test]
     fn fixes_name_the_path() {
-        let catalogue = Catalogue::builtin().expect("rules/core.toml");
+        let catalogue = Catalogue::load(None).expect("built-in rules");
         let fix = catalogue
             .get(Rule::StoreReference)
             .fix_for("/nix/store/x-foo");

@@ -7,4 +7,5 @@ mod elf;
 mod fixtures;
 mod large;
 mod nix;
+mod rules;
 mod util;

@@ -87,13 +87,14 @@ pub fn check_json(args: &[&str]) -> Run {
         .args(["--format", "json"]))
 }
 
-/// The findings of a JSON report whose rule is `rule`.
+/// The findings of a JSON report reported under `rule`, or of that kind whatever rule
+/// reports them.
 pub fn findings<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
     report["findings"]
         .as_array()
         .expect("findings array")
         .iter()
-        .filter(|f| f["rule"] == rule)
+        .filter(|f| f["rule"] == rule || f["kind"] == rule)
         .collect()
 }
 

@@ -4,18 +4,18 @@ use std::io::{self, Write};
 
 use crate::rules::{Catalogue, RuleText};
 
-/// One line per rule: id, default severity, title.
+/// One line per rule: id, default severity, title, and the kind a pack rule refines.
 pub fn write_list(out: &mut dyn Write, catalogue: &Catalogue) -> io::Result<()> {
-    let width = catalogue
-        .all()
-        .iter()
-        .map(|r| r.id.len())
-        .max()
-        .unwrap_or(0);
+    let width = catalogue.all().map(|r| r.id.len()).max().unwrap_or(0);
     for rule in catalogue.all() {
+        let refines = rule
+            .refines
+            .as_deref()
+            .map(|k| format!(" (refines {k})"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{:width$}  {:4}  {}",
+            "{:width$}  {:4}  {}{refines}",
             rule.id,
             rule.severity.name(),
             rule.title

@@ -130,7 +130,7 @@ fn write_finding(
         out,
         "{}{} {}",
         p.paint(&format!("{BOLD}{style}"), label),
-        p.paint(DIM, &format!("[{}]", finding.rule.id())),
+        p.paint(DIM, &format!("[{}]", finding.rule)),
         p.paint(BOLD, &title)
     )?;
     writeln!(out, "  {}", finding.message)?;

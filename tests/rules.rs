@@ -1,0 +1,257 @@
+//! Rule packs: each built-in pack rule names the findings it should on a real artefact, and
+//! leaves the others to less specific rules. The artefacts were built by Nix with real
+//! toolchains (fixtures/rules/README.md, fixtures/elf/README.md).
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// Audits a fixture (under fixtures/) with its saved closure, if it has one.
+fn audit(path: &str) -> Value {
+    let target = fixtures().join(path);
+    let info = fixtures().join(format!("{path}.closure.json"));
+    let mut args = vec![target.to_str().unwrap().to_string()];
+    if info.exists() {
+        args.extend([
+            "--closure-info".to_string(),
+            info.to_str().unwrap().to_string(),
+        ]);
+    }
+    let run = check_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        run.code == 0 || run.code == 1,
+        "{path}: exit {}: {}",
+        run.code,
+        run.stderr
+    );
+    run.json()
+}
+
+/// The rule of every finding, with the package it is about.
+fn rules(report: &Value) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["reference"]["package"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+fn has(report: &Value, rule: &str) -> bool {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == rule)
+}
+
+#[test]
+fn openssl_sysconfdir_names_openssldir_and_nothing_else() {
+    for path in [
+        "app-static",
+        "elf/static-pie/static-pie",
+        "elf/archive/libembed.a",
+    ] {
+        let report = audit(path);
+        assert!(
+            rules(&report).contains(&("openssl-sysconfdir".into(), "openssl".into())),
+            "{path}: {:?}",
+            rules(&report)
+        );
+    }
+    // zlib's lib directory and the diamond's libraries are plain references.
+    assert!(rules(&audit("elf/archive/libembed.a"))
+        .contains(&("store-reference".into(), "zlib".into())));
+    assert!(!has(&audit("diamond"), "openssl-sysconfdir"));
+}
+
+#[test]
+fn haskell_paths_module_is_recognised_with_and_without_symbols() {
+    for path in ["elf/ghc-paths/warp-app", "elf/ghc-paths/warp-app.stripped"] {
+        let target = fixtures().join(path);
+        let info = fixtures().join("elf/ghc-paths/warp-app.closure.json");
+        let report = check_json(&[
+            target.to_str().unwrap(),
+            "--closure-info",
+            info.to_str().unwrap(),
+        ])
+        .json();
+        assert_eq!(
+            rules(&report),
+            [("haskell-paths-module".to_string(), "warp-lite".to_string())],
+            "{path}"
+        );
+        let fix = report["findings"][0]["fix"].as_str().unwrap();
+        assert!(fix.contains("-split-sections"), "{fix}");
+    }
+    assert!(!has(&audit("app-static"), "haskell-paths-module"));
+}
+
+#[test]
+fn toolchain_paths_are_told_apart() {
+    assert_eq!(
+        rules(&audit("rules/c-file-macro")),
+        [("c-source-path".to_string(), "logger.c".to_string())]
+    );
+    assert_eq!(
+        rules(&audit("rules/rust-panic-path")),
+        [("rust-source-path".to_string(), "rustpanic".to_string())]
+    );
+    assert_eq!(
+        rules(&audit("rules/go-goroot")),
+        [("go-goroot".to_string(), "go".to_string())]
+    );
+    // The C source only in debug sections is the cheap kind of reference, not __FILE__.
+    assert_eq!(
+        rules(&audit("rules/debug-only")),
+        [(
+            "debug-only-reference".to_string(),
+            "debugonly.c".to_string()
+        )]
+    );
+}
+
+#[test]
+fn debug_only_needs_every_place_to_be_unloaded() {
+    // hi.c's hash sits only in .strtab: debug-only. logger.c is also in .rodata: not.
+    assert!(has(&audit("bare-hash"), "debug-only-reference"));
+    assert!(!has(&audit("rules/c-file-macro"), "debug-only-reference"));
+    let report = audit("rules/debug-only");
+    let fix = report["findings"][0]["fix"].as_str().unwrap();
+    assert!(fix.contains("separateDebugInfo"), "{fix}");
+}
+
+#[test]
+fn text_files_shebangs_and_build_metadata() {
+    let report = audit("rules/text-files");
+    let found = rules(&report);
+    assert!(
+        found.contains(&("store-shebang".into(), "bash".into())),
+        "{found:?}"
+    );
+    assert!(has(&report, "libtool-archive"), "{found:?}");
+    assert!(
+        has(&report, "cmake-config-file") || has(&report, "pkg-config-file"),
+        "{found:?}"
+    );
+    assert!(has(&audit("script"), "store-shebang"));
+    // A shebang is an error; build metadata only warns.
+    for finding in report["findings"].as_array().unwrap() {
+        let expected = if finding["rule"] == "store-shebang" {
+            "error"
+        } else {
+            "warning"
+        };
+        assert_eq!(finding["severity"], expected, "{finding}");
+    }
+}
+
+#[test]
+fn the_most_specific_rule_wins_and_user_packs_extend_the_built_in_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    // A user rule more specific than openssl-sysconfdir (three conditions against two).
+    fs::write(
+        dir.path().join("mine.toml"),
+        r#"
+[[rule]]
+id = "our-openssl-in-app"
+refines = "store-reference"
+severity = "warn"
+title = "Our app's OpenSSL directory, accepted until the next release"
+explanation = "Tracked in our issue 123."
+fix = "none yet"
+links = []
+[rule.match]
+package = ["openssl"]
+subpath = ["/etc/ssl"]
+file = ["bin/app"]
+"#,
+    )
+    .unwrap();
+    let target = fixture("app-static");
+    let run = check_json(&[
+        target.to_str().unwrap(),
+        "--rules",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "a warn rule does not fail: {}", run.stdout);
+    assert_eq!(run.json()["findings"][0]["rule"], "our-openssl-in-app");
+    let listed = run_rules(dir.path());
+    assert!(listed.contains("our-openssl-in-app"), "{listed}");
+}
+
+fn run_rules(dir: &std::path::Path) -> String {
+    run(stowaway().arg("rules").arg("--rules").arg(dir)).stdout
+}
+
+#[test]
+fn broken_rule_packs_exit_2_listing_every_problem_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("a.toml"),
+        "[[rule]]\nid = \"x\"\nseverity = \"deny\"\ntitel = \"typo\"\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("b.toml"),
+        "[[rule]]\nid = \"store-shebang\"\nrefines = \"store-reference\"\nseverity = \"deny\"\ntitle = \"t\"\nexplanation = \"e\"\nfix = \"f\"\nlinks = []\n[rule.match]\nfile = [\"a[\"]\n",
+    )
+    .unwrap();
+    let run = check_json(&[
+        fixture("script").to_str().unwrap(),
+        "--rules",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.contains("3 problem(s) in the rules"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("a.toml")
+            && run.stderr.contains("line 4")
+            && run.stderr.contains("titel"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("b.toml: rule \"store-shebang\" is also defined in rules/text.toml"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("bad glob \"a[\""), "{}", run.stderr);
+}
+
+#[test]
+fn a_condition_that_never_matches_warns_once() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("odd.toml"),
+        "[[rule]]\nid = \"odd\"\nrefines = \"store-reference\"\nseverity = \"deny\"\ntitle = \"t\"\nexplanation = \"e\"\nfix = \"f\"\nlinks = []\n[rule.match]\nsection = [\"rodata\"]\n",
+    )
+    .unwrap();
+    let run = check_json(&[
+        fixture("script").to_str().unwrap(),
+        "--rules",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("stowaway: warning: ") && run.stderr.contains("can never match"),
+        "{}",
+        run.stderr
+    );
+}
