@@ -22,7 +22,9 @@ use crate::findings::{
 use crate::inputs::{self, Target};
 use crate::libraries::Signatures;
 use crate::linkage;
+use crate::policy::Policy;
 use crate::progress::Progress;
+use crate::report::human::human_bytes;
 use crate::rules::Catalogue;
 use crate::scan::{Anchor, Scanner};
 use crate::store_path::StorePath;
@@ -87,16 +89,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .map(|g| root_of(g, &targets, &outcomes, &gathered, &self_hashes, store_dir));
     let mut findings: Vec<Finding> = gathered
         .into_iter()
-        .map(|g| {
-            finding(
-                catalogue,
-                g,
-                graph.as_ref(),
-                &self_hashes,
-                config,
-                store_dir,
-            )
-        })
+        .map(|g| finding(catalogue, g, graph.as_ref(), &self_hashes, store_dir))
         .collect();
     let costs = graph
         .as_ref()
@@ -110,6 +103,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         &outcomes,
         config.expect_static,
     ));
+    judge(&config.policy, &mut findings, &self_hashes);
     sort(&mut findings);
     if let Some(file) = &config.write_baseline {
         baseline::write(file, &findings)?;
@@ -119,7 +113,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .as_deref()
         .map(|entries| baseline::apply(entries, &mut findings));
 
-    let closure = match (&graph, &root) {
+    let mut closure = match (&graph, &root) {
         (Some(graph), Some(root)) => {
             let failing: HashSet<&str> = findings
                 .iter()
@@ -133,6 +127,18 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         }
         _ => (None, None),
     };
+    // Budgets and allow entries are judged on the findings the policy has already seen.
+    findings.extend(over_budget(&config.policy, catalogue, &findings, closure.0));
+    findings.extend(unused_allows(&config.policy, catalogue));
+    if let (Some(graph), Some(root)) = (&graph, &root) {
+        let failing: HashSet<&str> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
+            .collect();
+        closure.1 = cost::closure_without(graph, root, &failing);
+    }
+    sort(&mut findings);
     let mut report = report(&targets, &outcomes, findings, closure);
     report.baseline = applied;
     Ok(report)
@@ -429,7 +435,6 @@ fn finding(
     gathered: Gathered,
     graph: Option<&ClosureGraph>,
     self_hashes: &HashSet<&str>,
-    config: &CheckConfig,
     store_dir: &str,
 ) -> Finding {
     let node = graph.and_then(|g| g.get(&gathered.hash));
@@ -508,24 +513,111 @@ fn finding(
             .as_ref()
             .map(|r| rule.fix_for(&r.store_path));
     }
-    let package = finding
-        .reference
-        .as_ref()
-        .map(|r| r.package.clone())
-        .unwrap_or_default();
     if self_hashes.contains(gathered.hash.as_str()) && !nuked {
         finding.severity = Severity::Info;
         finding.message = format!("refers to the audited output itself ({name}): costs nothing");
-    } else if finding.severity == Severity::Error {
-        if let Some(glob) = config.allow.matching(&package) {
-            finding.severity = Severity::Info;
-            finding.message = format!("{} (allowed by --allow {glob:?})", finding.message);
-        }
-    }
-    if finding.severity == Severity::Info {
         finding.fix = None;
     }
     finding
+}
+
+/// Applies the policy to every finding but the target's references to itself.
+fn judge(policy: &Policy, findings: &mut [Finding], self_hashes: &HashSet<&str>) {
+    for finding in findings.iter_mut() {
+        let reference = finding.reference.as_ref();
+        if reference.is_some_and(|r| self_hashes.contains(r.hash.as_str())) {
+            continue;
+        }
+        let subject = reference.map(|r| (r.package.as_str(), r.output.as_str()));
+        let (severity, note) = policy.judge(&finding.rule, subject, finding.severity);
+        finding.severity = severity;
+        if let Some(note) = note {
+            finding.message = format!("{} ({note})", finding.message);
+        }
+        if severity == Severity::Info {
+            finding.fix = None;
+        }
+    }
+}
+
+/// A finding about the whole audit, with no store path and no place.
+fn audit_finding(catalogue: &Catalogue, kind: Rule, message: String) -> Finding {
+    let text = catalogue.get(kind);
+    Finding {
+        rule: kind.id().to_string(),
+        kind,
+        severity: text.severity.severity(),
+        message,
+        fix: Some(text.fix_for("")),
+        reference: None,
+        locations: Vec::new(),
+        more_locations: 0,
+        size: None,
+        evidence: Vec::new(),
+    }
+}
+
+/// The budgets of the policy, checked against the closure and each reference's saving.
+fn over_budget(
+    policy: &Policy,
+    catalogue: &Catalogue,
+    findings: &[Finding],
+    closure: Option<u64>,
+) -> Vec<Finding> {
+    let mut over = Vec::new();
+    if let (Some(max), Some(closure)) = (policy.max_closure_size, closure) {
+        if closure > max {
+            over.push(audit_finding(
+                catalogue,
+                Rule::OverBudget,
+                format!(
+                    "the closure is {}, over the budget of {}",
+                    human_bytes(closure),
+                    human_bytes(max)
+                ),
+            ));
+        }
+    }
+    if let Some(max) = policy.max_reference_size {
+        for finding in findings.iter().filter(|f| f.severity != Severity::Info) {
+            let (Some(reference), Some(saved)) = (
+                &finding.reference,
+                finding.size.and_then(|s| s.exclusive_bytes),
+            ) else {
+                continue;
+            };
+            if saved > max {
+                over.push(audit_finding(
+                    catalogue,
+                    Rule::OverBudget,
+                    format!(
+                        "{} costs {}, over the budget of {} per reference",
+                        reference.name,
+                        human_bytes(saved),
+                        human_bytes(max)
+                    ),
+                ));
+            }
+        }
+    }
+    over
+}
+
+/// One finding per allow entry that accepted nothing.
+fn unused_allows(policy: &Policy, catalogue: &Catalogue) -> Vec<Finding> {
+    policy
+        .unused()
+        .map(|entry| {
+            audit_finding(
+                catalogue,
+                Rule::UnusedAllow,
+                format!(
+                    "allow {:?} ({}) accepted nothing; its reason: {}",
+                    entry.pattern, entry.origin, entry.reason
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Fills in each finding's sizes from the graph.

@@ -51,6 +51,10 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
+    /// The policy file [default: ./stowaway.toml if there is one].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Accept references to packages whose name matches GLOB (repeatable), e.g. 'glibc*'.
     #[arg(long, value_name = "GLOB")]
     pub allow: Vec<String>,

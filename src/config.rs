@@ -7,8 +7,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use anyhow::{bail, Result};
 
 use crate::cli::{CheckArgs, ColorChoice, Format};
 use crate::scan::MAX_STORE_DIR_LEN;
@@ -22,7 +21,8 @@ pub struct CheckConfig {
     pub paths: Vec<PathBuf>,
     pub store_dir: String,
     pub closure_info: Option<PathBuf>,
-    pub allow: Allow,
+    /// What is accepted and refused: stowaway.toml (or --config) and --allow.
+    pub policy: crate::policy::Policy,
     pub format: Format,
     pub color: bool,
     pub threads: Option<usize>,
@@ -34,34 +34,6 @@ pub struct CheckConfig {
     pub write_baseline: Option<PathBuf>,
     /// The rules, built-in and from --rules, compiled.
     pub catalogue: crate::rules::Catalogue,
-}
-
-/// The `--allow` globs, matched against package names.
-#[derive(Debug, Default)]
-pub struct Allow {
-    patterns: Vec<String>,
-    set: GlobSet,
-}
-
-impl Allow {
-    pub fn new(patterns: &[String]) -> Result<Allow> {
-        let mut builder = GlobSetBuilder::new();
-        for pattern in patterns {
-            builder.add(Glob::new(pattern).with_context(|| format!("--allow {pattern:?}"))?);
-        }
-        Ok(Allow {
-            patterns: patterns.to_vec(),
-            set: builder.build()?,
-        })
-    }
-
-    /// The first pattern that accepts `package`.
-    pub fn matching(&self, package: &str) -> Option<&str> {
-        self.set
-            .matches(package)
-            .first()
-            .map(|&i| self.patterns[i].as_str())
-    }
 }
 
 impl CheckConfig {
@@ -97,11 +69,11 @@ impl CheckConfig {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
+        let catalogue = crate::rules::Catalogue::load(args.rules.as_deref())?;
         Ok(CheckConfig {
             paths,
             store_dir,
             closure_info: args.closure_info,
-            allow: Allow::new(&args.allow)?,
             format: args.format,
             color,
             threads: args.threads,
@@ -112,7 +84,8 @@ impl CheckConfig {
                 .map(crate::baseline::read)
                 .transpose()?,
             write_baseline: args.write_baseline,
-            catalogue: crate::rules::Catalogue::load(args.rules.as_deref())?,
+            policy: crate::policy::Policy::load(args.config.as_deref(), &args.allow, &catalogue)?,
+            catalogue,
         })
     }
 }

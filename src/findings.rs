@@ -27,11 +27,15 @@ pub enum Rule {
     DuplicateAllocator,
     /// A library linked statically into a process that also loads it dynamically.
     MixedLinkage,
+    /// A policy allow entry that accepted nothing.
+    UnusedAllow,
+    /// The closure, or one reference, over the policy's budget.
+    OverBudget,
 }
 
 impl Rule {
     /// Every rule, in the order `stowaway rules` lists them.
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 10] = [
         Rule::StoreReference,
         Rule::NukedReference,
         Rule::StoreSymlink,
@@ -40,6 +44,8 @@ impl Rule {
         Rule::DuplicateLibrary,
         Rule::DuplicateAllocator,
         Rule::MixedLinkage,
+        Rule::UnusedAllow,
+        Rule::OverBudget,
     ];
 
     /// The rule with this id.
@@ -58,6 +64,8 @@ impl Rule {
             Rule::DuplicateLibrary => "duplicate-library",
             Rule::DuplicateAllocator => "duplicate-allocator",
             Rule::MixedLinkage => "mixed-linkage",
+            Rule::UnusedAllow => "unused-allow",
+            Rule::OverBudget => "over-budget",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod inputs;
 pub mod inspect;
 pub mod libraries;
 pub mod linkage;
+pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod rules;

@@ -7,5 +7,6 @@ mod elf;
 mod fixtures;
 mod large;
 mod nix;
+mod policy;
 mod rules;
 mod util;

@@ -124,7 +124,7 @@ fn write_finding(
         None => finding
             .locations
             .first()
-            .map_or_else(String::new, |l| l.file.clone()),
+            .map_or_else(|| "the whole audit".to_string(), |l| l.file.clone()),
     };
     writeln!(
         out,
