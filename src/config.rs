@@ -69,7 +69,8 @@ impl CheckConfig {
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let catalogue = crate::rules::Catalogue::load(args.rules.as_deref())?;
+        let policy_file = crate::policy::Policy::read(args.config.as_deref())?;
+        let catalogue = crate::rules::Catalogue::load(args.rules.as_deref(), policy_file.as_ref())?;
         Ok(CheckConfig {
             paths,
             store_dir,
@@ -84,7 +85,7 @@ impl CheckConfig {
                 .map(crate::baseline::read)
                 .transpose()?,
             write_baseline: args.write_baseline,
-            policy: crate::policy::Policy::load(args.config.as_deref(), &args.allow, &catalogue)?,
+            policy: crate::policy::Policy::load(policy_file.as_ref(), &args.allow, &catalogue)?,
             catalogue,
         })
     }

@@ -8,6 +8,7 @@ use clap::Parser;
 
 use stowaway::cli::{Cli, Command};
 use stowaway::config::CheckConfig;
+use stowaway::policy::Policy;
 use stowaway::progress::Progress;
 use stowaway::rules::Catalogue;
 use stowaway::{audit, report};
@@ -40,13 +41,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(report.exit_code() as u8)
         }
         Command::Rules { rules } => {
-            let catalogue = Catalogue::load(rules.as_deref())?;
+            let catalogue = Catalogue::load(rules.as_deref(), Policy::read(None)?.as_ref())?;
             warn(&catalogue.warnings);
             print(|out| report::catalogue::write_list(out, &catalogue))?;
             Ok(0)
         }
         Command::Explain { id, rules } => {
-            let catalogue = Catalogue::load(rules.as_deref())?;
+            let catalogue = Catalogue::load(rules.as_deref(), Policy::read(None)?.as_ref())?;
             let rule = catalogue.find(&id).ok_or_else(|| {
                 anyhow::anyhow!("unknown rule id {id:?} (`stowaway rules` lists them)")
             })?;

@@ -51,6 +51,9 @@ struct PolicyFile {
     #[serde(default)]
     severity: std::collections::BTreeMap<Spanned<String>, Spanned<String>>,
     budget: Option<BudgetFile>,
+    /// The project's own rules: read into the catalogue by [`crate::rules::Catalogue::load`].
+    #[serde(default, rename = "rule")]
+    _rules: Vec<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,19 +124,26 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The policy of `file` if given, else of `./stowaway.toml` if there is one, with the
-    /// `--allow` globs added.
-    pub fn load(file: Option<&Path>, flags: &[String], catalogue: &Catalogue) -> Result<Policy> {
+    /// The text of the policy file: `file` if given, else `./stowaway.toml` if there is one.
+    pub fn read(file: Option<&Path>) -> Result<Option<(String, String)>> {
+        let path = match file {
+            Some(file) => file,
+            None if Path::new(DEFAULT_FILE).is_file() => Path::new(DEFAULT_FILE),
+            None => return Ok(None),
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(Some((path.display().to_string(), text)))
+    }
+
+    /// The policy of the file [`Policy::read`] read, with the `--allow` globs added.
+    pub fn load(
+        file: Option<&(String, String)>,
+        flags: &[String],
+        catalogue: &Catalogue,
+    ) -> Result<Policy> {
         let mut policy = match file {
-            Some(file) => {
-                let text = std::fs::read_to_string(file)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-                Policy::parse(&file.display().to_string(), &text, catalogue)?
-            }
-            None if Path::new(DEFAULT_FILE).is_file() => {
-                let text = std::fs::read_to_string(DEFAULT_FILE)?;
-                Policy::parse(DEFAULT_FILE, &text, catalogue)?
-            }
+            Some((name, text)) => Policy::parse(name, text, catalogue)?,
             None => Policy::default(),
         };
         for pattern in flags {
@@ -336,7 +346,7 @@ mod tests {
     use super::*;
 
     fn catalogue() -> Catalogue {
-        Catalogue::load(None).expect("built-in rules")
+        Catalogue::load(None, None).expect("built-in rules")
     }
 
     #[test]

@@ -197,8 +197,9 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    /// The built-in rules, and the packs of `extra` (every `*.toml` in it) if given.
-    pub fn load(extra: Option<&Path>) -> Result<Catalogue> {
+    /// The built-in rules, the packs of `extra` (every `*.toml` in it) if given, and the
+    /// `[[rule]]` tables of the policy file (name, text) if there is one.
+    pub fn load(extra: Option<&Path>, policy: Option<&(String, String)>) -> Result<Catalogue> {
         let mut files: Vec<(String, String)> = std::iter::once(CORE)
             .chain(PACKS)
             .map(|(name, text)| (name.to_string(), text.to_string()))
@@ -216,11 +217,32 @@ impl Catalogue {
                 files.push((path.display().to_string(), text));
             }
         }
-        Catalogue::parse(&files)
+        let mut inline = Vec::new();
+        if let Some((name, text)) = policy {
+            // The policy file's other keys are the policy's: only its rules are read here.
+            #[derive(Deserialize)]
+            struct PolicyRules {
+                #[serde(default)]
+                rule: Vec<RuleText>,
+            }
+            match toml::from_str::<PolicyRules>(text) {
+                Ok(rules) => inline.extend(rules.rule.into_iter().map(|r| (name.clone(), r))),
+                Err(e) => bail!("{name}: {}", e.to_string().replace('\n', " ").trim()),
+            }
+        }
+        Catalogue::parse_with(&files, inline)
     }
 
     /// Builds the catalogue from (file name, TOML text) pairs, the first being the kinds'.
     pub fn parse(files: &[(String, String)]) -> Result<Catalogue> {
+        Catalogue::parse_with(files, Vec::new())
+    }
+
+    /// Builds the catalogue from (file name, TOML text) pairs and rules already read.
+    fn parse_with(
+        files: &[(String, String)],
+        inline: Vec<(String, RuleText)>,
+    ) -> Result<Catalogue> {
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
         let mut all: Vec<(String, RuleText)> = Vec::new();
@@ -234,6 +256,7 @@ impl Catalogue {
                 )),
             }
         }
+        all.extend(inline);
         for (i, (file, rule)) in all.iter().enumerate() {
             if let Some((other, _)) = all[..i].iter().find(|(_, r)| r.id == rule.id) {
                 problems.push(format!(
@@ -412,7 +435,7 @@ mod tests {
 
     #[test]
     fn the_built_in_rules_load_without_warnings() {
-        let catalogue = Catalogue::load(None).expect("built-in rules");
+        let catalogue = Catalogue::load(None, None).expect("built-in rules");
         assert!(catalogue.warnings.is_empty(), "{:?}", catalogue.warnings);
         for rule in Rule::ALL {
             assert_eq!(catalogue.get(rule).id, rule.id());
@@ -477,7 +500,7 @@ package = ["x"]
 
     #[test]
     fn fixes_name_the_path() {
-        let catalogue = Catalogue::load(None).expect("built-in rules");
+        let catalogue = Catalogue::load(None, None).expect("built-in rules");
         let fix = catalogue
             .get(Rule::StoreReference)
             .fix_for("/nix/store/x-foo");

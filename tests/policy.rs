@@ -224,3 +224,41 @@ fn a_broken_policy_exits_2_listing_every_problem_where_it_is() {
         run.stderr
     );
 }
+
+#[test]
+fn the_policy_file_can_carry_rules_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("stowaway.toml"),
+        r#"
+[severity]
+our-plugin-path = "warn"
+
+[[rule]]
+id = "our-plugin-path"
+refines = "store-reference"
+severity = "deny"
+title = "A plugin directory of ours"
+explanation = "Our plugins are loaded from their store paths on purpose."
+fix = "see docs/plugins.md"
+links = []
+[rule.match]
+package = ["solo"]
+"#,
+    )
+    .unwrap();
+    let report = diamond_in(dir.path(), &[]).json();
+    let solo = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["reference"]["package"] == "solo")
+        .unwrap();
+    assert_eq!(solo["rule"], "our-plugin-path");
+    assert_eq!(
+        solo["severity"], "warning",
+        "the policy's severity overrides the rule's"
+    );
+    let listed = run(stowaway().current_dir(dir.path()).arg("rules")).stdout;
+    assert!(listed.contains("our-plugin-path"), "{listed}");
+}
