@@ -255,3 +255,24 @@ fn a_condition_that_never_matches_warns_once() {
         run.stderr
     );
 }
+
+#[test]
+fn compilers_ghc_and_sysconfdir_paths_baked_in_at_build_time() {
+    let tool = rules(&audit("rules/compiler-paths"));
+    assert_eq!(
+        tool,
+        [
+            ("compiler-reference".to_string(), "gcc".to_string()),
+            ("ghc-reference".into(), "ghc".into())
+        ]
+    );
+    assert_eq!(
+        rules(&audit("rules/pg-client")),
+        [("sysconfdir-path".to_string(), "libpq".to_string())]
+    );
+    // OpenSSL's directory is the more specific rule; GHC's Paths_ module claims its own etc.
+    assert!(!has(&audit("app-static"), "sysconfdir-path"));
+    let ghc = audit("elf/ghc-paths/warp-app");
+    assert!(has(&ghc, "haskell-paths-module") && !has(&ghc, "sysconfdir-path"));
+    assert!(!has(&audit("diamond"), "compiler-reference"));
+}
