@@ -230,19 +230,37 @@ impl Catalogue {
                 Err(e) => bail!("{name}: {}", e.to_string().replace('\n', " ").trim()),
             }
         }
-        Catalogue::parse_with(&files, inline)
+        let sources: Vec<(String, String)> = files.iter().cloned().chain(policy.cloned()).collect();
+        Catalogue::parse_with(&files, inline, &sources)
     }
 
     /// Builds the catalogue from (file name, TOML text) pairs, the first being the kinds'.
     pub fn parse(files: &[(String, String)]) -> Result<Catalogue> {
-        Catalogue::parse_with(files, Vec::new())
+        Catalogue::parse_with(files, Vec::new(), files)
     }
 
     /// Builds the catalogue from (file name, TOML text) pairs and rules already read.
     fn parse_with(
         files: &[(String, String)],
         inline: Vec<(String, RuleText)>,
+        sources: &[(String, String)],
     ) -> Result<Catalogue> {
+        // Where a rule is written: `file:line:column` of its id.
+        let at = |file: &str, id: &str| -> String {
+            let found = sources
+                .iter()
+                .find(|(name, _)| name == file)
+                .and_then(|(_, text)| text.find(&format!("\"{id}\"")).map(|offset| (text, offset)));
+            match found {
+                Some((text, offset)) => {
+                    let before = &text[..offset];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!("{file}:{line}:{column}")
+                }
+                None => file.to_string(),
+            }
+        };
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
         let mut all: Vec<(String, RuleText)> = Vec::new();
@@ -260,8 +278,10 @@ impl Catalogue {
         for (i, (file, rule)) in all.iter().enumerate() {
             if let Some((other, _)) = all[..i].iter().find(|(_, r)| r.id == rule.id) {
                 problems.push(format!(
-                    "{file}: rule {:?} is also defined in {other}",
-                    rule.id
+                    "{}: rule {:?} is also defined in {}",
+                    at(file, &rule.id),
+                    rule.id,
+                    at(other, &rule.id)
                 ));
             }
         }
@@ -280,27 +300,30 @@ impl Catalogue {
             match (&rule.refines, &rule.conditions) {
                 (None, None) if Rule::from_id(&rule.id).is_some() => {}
                 (None, _) => problems.push(format!(
-                    "{file}: rule {:?} must say which kind of finding it `refines`",
+                    "{}: rule {:?} must say which kind of finding it `refines`",
+                    at(file, &rule.id),
                     rule.id
                 )),
                 (Some(_), None) => problems.push(format!(
-                    "{file}: rule {:?} has no [rule.match] conditions",
+                    "{}: rule {:?} has no [rule.match] conditions",
+                    at(file, &rule.id),
                     rule.id
                 )),
-                (Some(refines), Some(conditions)) => match compile(refines, conditions) {
-                    Ok(matcher) => {
-                        warnings.extend(
-                            never_matches(conditions)
-                                .map(|w| format!("{file}: rule {:?}: {w}", rule.id)),
-                        );
-                        packs.push((rule.clone(), matcher));
+                (Some(refines), Some(conditions)) => {
+                    match compile(refines, conditions) {
+                        Ok(matcher) => {
+                            warnings.extend(never_matches(conditions).map(|w| {
+                                format!("{}: rule {:?}: {w}", at(file, &rule.id), rule.id)
+                            }));
+                            packs.push((rule.clone(), matcher));
+                        }
+                        Err(errors) => {
+                            problems.extend(errors.into_iter().map(|e| {
+                                format!("{}: rule {:?}: {e}", at(file, &rule.id), rule.id)
+                            }))
+                        }
                     }
-                    Err(errors) => problems.extend(
-                        errors
-                            .into_iter()
-                            .map(|e| format!("{file}: rule {:?}: {e}", rule.id)),
-                    ),
-                },
+                }
             }
         }
         if !problems.is_empty() {
