@@ -227,7 +227,7 @@ fn broken_rule_packs_exit_2_listing_every_problem_with_its_place() {
     );
     assert!(
         run.stderr
-            .contains("b.toml: rule \"store-shebang\" is also defined in rules/text.toml"),
+            .contains("b.toml:2:6: rule \"store-shebang\" is also defined in rules/text.toml:4:6"),
         "{}",
         run.stderr
     );
