@@ -25,7 +25,7 @@ use crate::linkage;
 use crate::policy::Policy;
 use crate::progress::Progress;
 use crate::report::human::human_bytes;
-use crate::rules::Catalogue;
+use crate::rules::{Catalogue, FileFacts, FileIndex};
 use crate::scan::{Anchor, Scanner};
 use crate::store_path::StorePath;
 
@@ -84,12 +84,33 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     }
 
     let self_hashes: HashSet<&str> = target_paths.iter().map(StorePath::hash).collect();
+    // What each file is, for rules about whole files.
+    let files: FileIndex = outcomes
+        .iter()
+        .filter(|o| o.read)
+        .map(|o| {
+            let facts = FileFacts {
+                kind: o.file_kind,
+                libraries: o.libraries.iter().map(|l| l.library.clone()).collect(),
+            };
+            ((targets[o.target].given.clone(), o.rel.clone()), facts)
+        })
+        .collect();
     let root = graph
         .as_ref()
         .map(|g| root_of(g, &targets, &outcomes, &gathered, &self_hashes, store_dir));
     let mut findings: Vec<Finding> = gathered
         .into_iter()
-        .map(|g| finding(catalogue, g, graph.as_ref(), &self_hashes, store_dir))
+        .map(|g| {
+            finding(
+                catalogue,
+                &files,
+                g,
+                graph.as_ref(),
+                &self_hashes,
+                store_dir,
+            )
+        })
         .collect();
     let costs = graph
         .as_ref()
@@ -432,6 +453,7 @@ fn root_of(
 /// Turns one gathered path into a finding (sizes come later, in [`price`]).
 fn finding(
     catalogue: &Catalogue,
+    files: &FileIndex,
     gathered: Gathered,
     graph: Option<&ClosureGraph>,
     self_hashes: &HashSet<&str>,
@@ -505,7 +527,7 @@ fn finding(
         evidence: Vec::new(),
     };
     // A rule pack's more specific rule, when one matches, names the finding and its fix.
-    if let Some(rule) = catalogue.select(&finding) {
+    if let Some(rule) = catalogue.select(&finding, files) {
         finding.rule = rule.id.clone();
         finding.severity = rule.severity.severity();
         finding.fix = finding

@@ -116,6 +116,8 @@ pub struct Outcome {
     pub places: HashMap<u64, Place>,
     /// The libraries an ELF file contains.
     pub libraries: Vec<Identity>,
+    /// What the file is: an ELF type, `archive`, or `other` (text and everything else).
+    pub file_kind: &'static str,
 }
 
 /// What the scan of one file (or one range of it) hands back besides the byte count.
@@ -284,6 +286,7 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
             "more than {MAX_PATHS_PER_FILE} distinct store paths; only the first are reported"
         ));
     }
+    outcome.file_kind = "other";
     match sink.parsed.take().unwrap_or(Ok(Parsed::Other)) {
         Ok(Parsed::Other) => {}
         Ok(parsed) => {
@@ -295,6 +298,8 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
             let wanted = tools.signatures.symbols_to_check(&sink.strings);
             match parsed.inspect(&opened.file, outcome.bytes, &offsets, &wanted) {
                 Ok(inspection) => {
+                    outcome.file_kind =
+                        inspection.elf.as_ref().map_or("archive", |e| e.kind.name());
                     outcome.places = offsets.into_iter().zip(inspection.places).collect();
                     outcome.libraries = tools
                         .signatures

@@ -97,10 +97,28 @@ pub struct Conditions {
     /// The excerpt around some location (`#!/nix/store/*` for a shebang).
     #[serde(default)]
     pub excerpt: Vec<String>,
+    /// What the file of some location is: static-executable, static-pie,
+    /// dynamic-executable, shared-object, relocatable, archive or other.
+    #[serde(default)]
+    pub file_kind: Vec<String>,
+    /// A library (rules/libraries.toml id) the file of some location contains.
+    #[serde(default)]
+    pub library: Vec<String>,
     /// `true`: some location is loaded at run time; `false`: none is (only debug info,
     /// symbol names, comments).
     pub loaded: Option<bool>,
 }
+
+/// What the audit knows about one file, for rules that look at the whole file.
+#[derive(Debug, Clone, Default)]
+pub struct FileFacts {
+    pub kind: &'static str,
+    /// Ids of the libraries it contains.
+    pub libraries: Vec<String>,
+}
+
+/// Files by (target as given, file relative to it).
+pub type FileIndex = std::collections::HashMap<(String, String), FileFacts>;
 
 /// What a rule means and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -145,13 +163,15 @@ struct Matcher {
     symbol: Option<GlobSet>,
     anchor: Option<GlobSet>,
     excerpt: Option<GlobSet>,
+    file_kind: Option<GlobSet>,
+    library: Option<GlobSet>,
     loaded: Option<bool>,
     /// How many conditions it has: the more, the more specific.
     specificity: usize,
 }
 
 impl Matcher {
-    fn matches(&self, finding: &Finding) -> bool {
+    fn matches(&self, finding: &Finding, files: &FileIndex) -> bool {
         if finding.kind != self.kind {
             return false;
         }
@@ -181,6 +201,16 @@ impl Matcher {
                 && on(&self.symbol, l.symbol.as_deref())
                 && on(&self.anchor, Some(l.anchor))
                 && on(&self.excerpt, Some(&l.excerpt))
+                && {
+                    let facts = files.get(&(l.target.clone(), l.file.clone()));
+                    on(&self.file_kind, facts.map(|f| f.kind))
+                        && match &self.library {
+                            None => true,
+                            Some(set) => {
+                                facts.is_some_and(|f| f.libraries.iter().any(|l| set.is_match(l)))
+                            }
+                        }
+                }
         })
     }
 }
@@ -361,11 +391,11 @@ impl Catalogue {
             .chain(self.packs.iter().map(|(text, _)| text))
     }
 
-    /// The most specific pack rule that matches `finding`, if any.
-    pub fn select(&self, finding: &Finding) -> Option<&RuleText> {
+    /// The most specific pack rule that matches `finding`, if any, knowing what its files are.
+    pub fn select(&self, finding: &Finding, files: &FileIndex) -> Option<&RuleText> {
         self.packs
             .iter()
-            .filter(|(_, matcher)| matcher.matches(finding))
+            .filter(|(_, matcher)| matcher.matches(finding, files))
             .max_by(|(a, ma), (b, mb)| {
                 ma.specificity
                     .cmp(&mb.specificity)
@@ -408,10 +438,21 @@ fn compile(refines: &str, c: &Conditions) -> Result<Matcher, Vec<String>> {
         symbol: set("symbol", &c.symbol),
         anchor: set("anchor", &c.anchor),
         excerpt: set("excerpt", &c.excerpt),
+        file_kind: set("file_kind", &c.file_kind),
+        library: set("library", &c.library),
         loaded: c.loaded,
         specificity: [
-            &c.package, &c.name, &c.output, &c.subpath, &c.file, &c.section, &c.symbol, &c.anchor,
+            &c.package,
+            &c.name,
+            &c.output,
+            &c.subpath,
+            &c.file,
+            &c.section,
+            &c.symbol,
+            &c.anchor,
             &c.excerpt,
+            &c.file_kind,
+            &c.library,
         ]
         .iter()
         .filter(|list| !list.is_empty())

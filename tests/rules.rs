@@ -276,3 +276,75 @@ fn compilers_ghc_and_sysconfdir_paths_baked_in_at_build_time() {
     assert!(has(&ghc, "haskell-paths-module") && !has(&ghc, "sysconfdir-path"));
     assert!(!has(&audit("diamond"), "compiler-reference"));
 }
+
+#[test]
+fn rules_can_ask_what_the_file_is_and_which_libraries_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("pack");
+    fs::create_dir(&pack).unwrap();
+    fs::write(
+        pack.join("whole-file.toml"),
+        r#"
+[[rule]]
+id = "path-in-static-pie"
+refines = "store-reference"
+severity = "warn"
+title = "t"
+explanation = "e"
+fix = "f"
+links = []
+[rule.match]
+file_kind = ["static-pie"]
+package = ["openssl"]
+section = [".rodata"]
+
+[[rule]]
+id = "path-next-to-jemalloc"
+refines = "store-reference"
+severity = "warn"
+title = "t"
+explanation = "e"
+fix = "f"
+links = []
+[rule.match]
+library = ["jemalloc"]
+anchor = ["store-dir"]
+"#,
+    )
+    .unwrap();
+    let pack = pack.to_str().unwrap();
+    let check = |path: &std::path::Path| -> Vec<(String, String)> {
+        let report = check_json(&[path.to_str().unwrap(), "--rules", pack]).json();
+        rules(&report)
+    };
+    let pie = check(&fixtures().join("elf/static-pie/static-pie"));
+    assert_eq!(
+        pie,
+        [("path-in-static-pie".to_string(), "openssl".to_string())]
+    );
+    let plain_static = check(&fixtures().join("app-static/bin/app"));
+    assert_eq!(
+        plain_static,
+        [("openssl-sysconfdir".to_string(), "openssl".to_string())]
+    );
+    // A real static program with jemalloc in it, and the same path appended to it and to one
+    // without jemalloc.
+    let path = b"\0/nix/store/0c0v9w0m4a9kcs2l4f4fyd8aspqvzd0f-plugins-1.0/lib\0";
+    for (name, source) in [
+        ("with", "elf/jemalloc-c-static/jemalloc-c-static"),
+        ("without", "hello-static/bin/hello"),
+    ] {
+        let mut bytes = fs::read(fixtures().join(source)).unwrap();
+        bytes.extend_from_slice(path);
+        fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    assert_eq!(
+        check(&dir.path().join("with")),
+        [("path-next-to-jemalloc".to_string(), "plugins".to_string())]
+    );
+    // Appended bytes lie outside every loaded segment: without jemalloc, that is all it is.
+    assert_eq!(
+        check(&dir.path().join("without")),
+        [("debug-only-reference".to_string(), "plugins".to_string())]
+    );
+}

@@ -45,6 +45,18 @@ pub enum ElfType {
 }
 
 impl ElfType {
+    /// The kebab-case name reports and rules use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ElfType::StaticExecutable => "static-executable",
+            ElfType::StaticPie => "static-pie",
+            ElfType::DynamicExecutable => "dynamic-executable",
+            ElfType::SharedObject => "shared-object",
+            ElfType::Relocatable => "relocatable",
+            ElfType::Other => "other-elf",
+        }
+    }
+
     /// Whether the file is a program that runs as a process of its own.
     pub fn is_executable(self) -> bool {
         matches!(
