@@ -67,6 +67,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     let tools = Tools {
         scanner: &scanner,
         signatures: &signatures,
+        file_strings: catalogue.file_strings.as_ref(),
         store_dir,
         progress,
     };
@@ -92,6 +93,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
             let facts = FileFacts {
                 kind: o.file_kind,
                 libraries: o.libraries.iter().map(|l| l.library.clone()).collect(),
+                strings: o.rule_strings.clone(),
             };
             ((targets[o.target].given.clone(), o.rel.clone()), facts)
         })

@@ -9,7 +9,7 @@
 //! placed in sections and symbols after it. What the hits mean is decided later, in
 //! [`crate::audit`] and [`crate::linkage`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -26,6 +26,7 @@ use crate::inspect::elf::ElfFacts;
 use crate::inspect::{sniff, Parsed, Place, Prefixed};
 use crate::libraries::{Area, Found, Identity, Signatures};
 use crate::progress::Progress;
+use crate::rules::StringSearch;
 use crate::scan::{Hit, ScanBuffer, ScanSink, Scanner};
 use crate::store_path::is_nuked_hash;
 
@@ -118,11 +119,15 @@ pub struct Outcome {
     pub libraries: Vec<Identity>,
     /// What the file is: an ELF type, `archive`, or `other` (text and everything else).
     pub file_kind: &'static str,
+    /// Which of the rules' strings it contains.
+    pub rule_strings: BTreeSet<usize>,
 }
 
 /// What the scan of one file (or one range of it) hands back besides the byte count.
 struct FileSink<'a> {
     signatures: &'a Signatures,
+    file_strings: Option<&'a StringSearch>,
+    rule_strings: BTreeSet<usize>,
     progress: &'a Progress,
     found: Recorder,
     strings: Found,
@@ -137,6 +142,8 @@ impl<'a> FileSink<'a> {
     fn new(tools: &'a Tools) -> FileSink<'a> {
         FileSink {
             signatures: tools.signatures,
+            file_strings: tools.file_strings,
+            rule_strings: BTreeSet::new(),
             progress: tools.progress,
             found: Recorder::default(),
             strings: Found::default(),
@@ -155,6 +162,9 @@ impl ScanSink for FileSink<'_> {
     fn region(&mut self, buf: &[u8], owned: Range<usize>, base: u64) {
         // Counted as it is read, so that one large file moves the bar too.
         self.progress.add(owned.len() as u64);
+        if let Some(search) = self.file_strings {
+            search.search(buf, owned.clone(), &mut self.rule_strings);
+        }
         if let Some((file, len)) = self.reader.take() {
             // The structure is read through the bytes already in memory where it lies there.
             let prefix = buf.get(..owned.end).unwrap_or(buf);
@@ -180,6 +190,8 @@ impl ScanSink for FileSink<'_> {
 pub struct Tools<'a> {
     pub scanner: &'a Scanner,
     pub signatures: &'a Signatures,
+    /// The texts rules look for in whole files, if any rule does.
+    pub file_strings: Option<&'a StringSearch>,
     pub store_dir: &'a str,
     pub progress: &'a Progress,
 }
@@ -311,6 +323,7 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         }
         Err(reason) => outcome.unparseable = Some(reason),
     }
+    outcome.rule_strings = std::mem::take(&mut sink.rule_strings);
     outcome.found = sink.found;
 }
 
@@ -351,6 +364,7 @@ fn scan_ranges(tools: &Tools, file: &File, size: u64, sink: &mut FileSink) -> io
         bytes += result?;
         sink.found.merge(part.found);
         sink.strings.merge(part.strings);
+        sink.rule_strings.extend(part.rule_strings);
     }
     Ok(bytes)
 }

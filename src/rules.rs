@@ -13,7 +13,11 @@
 //! line and column), rejects unknown keys, duplicate ids, bad globs and unknown kinds, and
 //! warns about a condition that can never match.
 
+use std::collections::BTreeSet;
+use std::ops::Range;
 use std::path::Path;
+
+use aho_corasick::AhoCorasick;
 
 use anyhow::{bail, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -104,6 +108,9 @@ pub struct Conditions {
     /// A library (rules/libraries.toml id) the file of some location contains.
     #[serde(default)]
     pub library: Vec<String>,
+    /// Text the file of some location contains (any of them), e.g. "OPENSSLDIR".
+    #[serde(default)]
+    pub strings: Vec<String>,
     /// `true`: some location is loaded at run time; `false`: none is (only debug info,
     /// symbol names, comments).
     pub loaded: Option<bool>,
@@ -115,6 +122,31 @@ pub struct FileFacts {
     pub kind: &'static str,
     /// Ids of the libraries it contains.
     pub libraries: Vec<String>,
+    /// Which of the rules' strings ([`StringSearch`]) it contains.
+    pub strings: BTreeSet<usize>,
+}
+
+/// The texts the rules' `strings` conditions look for, searched in every file's bytes
+/// during the scan (only when some rule has such a condition).
+#[derive(Debug, Clone)]
+pub struct StringSearch {
+    automaton: AhoCorasick,
+    longest: usize,
+}
+
+impl StringSearch {
+    /// Records the strings that start inside `owned` of `buf` (context around it is there).
+    pub fn search(&self, buf: &[u8], owned: Range<usize>, found: &mut BTreeSet<usize>) {
+        let to = owned.end.saturating_add(self.longest).min(buf.len());
+        if owned.start >= to {
+            return;
+        }
+        for m in self.automaton.find_overlapping_iter(&buf[owned.start..to]) {
+            if m.start() < owned.len() {
+                found.insert(m.pattern().as_usize());
+            }
+        }
+    }
 }
 
 /// Files by (target as given, file relative to it).
@@ -165,6 +197,8 @@ struct Matcher {
     excerpt: Option<GlobSet>,
     file_kind: Option<GlobSet>,
     library: Option<GlobSet>,
+    /// Indices into [`Catalogue::file_strings`].
+    strings: Vec<usize>,
     loaded: Option<bool>,
     /// How many conditions it has: the more, the more specific.
     specificity: usize,
@@ -210,6 +244,10 @@ impl Matcher {
                                 facts.is_some_and(|f| f.libraries.iter().any(|l| set.is_match(l)))
                             }
                         }
+                        && (self.strings.is_empty()
+                            || facts.is_some_and(|f| {
+                                self.strings.iter().any(|s| f.strings.contains(s))
+                            }))
                 }
         })
     }
@@ -224,6 +262,8 @@ pub struct Catalogue {
     packs: Vec<(RuleText, Matcher)>,
     /// Conditions that can never match, said once at load time.
     pub warnings: Vec<String>,
+    /// The rules' `strings`, when some rule has them.
+    pub file_strings: Option<StringSearch>,
 }
 
 impl Catalogue {
@@ -326,6 +366,7 @@ impl Catalogue {
             }
         }
         let mut packs = Vec::new();
+        let mut strings: Vec<String> = Vec::new();
         for (file, rule) in &all {
             match (&rule.refines, &rule.conditions) {
                 (None, None) if Rule::from_id(&rule.id).is_some() => {}
@@ -340,7 +381,7 @@ impl Catalogue {
                     rule.id
                 )),
                 (Some(refines), Some(conditions)) => {
-                    match compile(refines, conditions) {
+                    match compile(refines, conditions, &mut strings) {
                         Ok(matcher) => {
                             warnings.extend(never_matches(conditions).map(|w| {
                                 format!("{}: rule {:?}: {w}", at(file, &rule.id), rule.id)
@@ -363,10 +404,19 @@ impl Catalogue {
                 problems.join("\n  ")
             );
         }
+        let file_strings = if strings.is_empty() {
+            None
+        } else {
+            Some(StringSearch {
+                longest: strings.iter().map(String::len).max().unwrap_or(0),
+                automaton: AhoCorasick::new(&strings)?,
+            })
+        };
         Ok(Catalogue {
             kinds,
             packs,
             warnings,
+            file_strings,
         })
     }
 
@@ -406,8 +456,26 @@ impl Catalogue {
 }
 
 /// Compiles a pack rule's conditions, or says everything that is wrong with them.
-fn compile(refines: &str, c: &Conditions) -> Result<Matcher, Vec<String>> {
+fn compile(
+    refines: &str,
+    c: &Conditions,
+    registry: &mut Vec<String>,
+) -> Result<Matcher, Vec<String>> {
     let mut errors = Vec::new();
+    let mut strings = Vec::new();
+    for text in &c.strings {
+        if text.is_empty() || text.len() + 2 > crate::scan::CONTEXT {
+            errors.push(format!(
+                "strings: {text:?} must be 1 to {} bytes long",
+                crate::scan::CONTEXT - 2
+            ));
+            continue;
+        }
+        strings.push(registry.iter().position(|s| s == text).unwrap_or_else(|| {
+            registry.push(text.clone());
+            registry.len() - 1
+        }));
+    }
     let kind = Rule::from_id(refines);
     if kind.is_none() {
         errors.push(format!("refines unknown kind {refines:?}"));
@@ -440,6 +508,7 @@ fn compile(refines: &str, c: &Conditions) -> Result<Matcher, Vec<String>> {
         excerpt: set("excerpt", &c.excerpt),
         file_kind: set("file_kind", &c.file_kind),
         library: set("library", &c.library),
+        strings,
         loaded: c.loaded,
         specificity: [
             &c.package,
@@ -453,6 +522,7 @@ fn compile(refines: &str, c: &Conditions) -> Result<Matcher, Vec<String>> {
             &c.excerpt,
             &c.file_kind,
             &c.library,
+            &c.strings,
         ]
         .iter()
         .filter(|list| !list.is_empty())

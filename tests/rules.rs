@@ -348,3 +348,39 @@ anchor = ["store-dir"]
         [("debug-only-reference".to_string(), "plugins".to_string())]
     );
 }
+
+#[test]
+fn rules_can_ask_for_text_anywhere_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("strings.toml"),
+        r#"
+[[rule]]
+id = "openssldir-printed"
+refines = "store-reference"
+severity = "warn"
+title = "t"
+explanation = "e"
+fix = "f"
+links = []
+[rule.match]
+package = ["openssl"]
+subpath = ["/etc/*"]
+strings = ["OPENSSLDIR"]
+"#,
+    )
+    .unwrap();
+    let pack = dir.path().to_str().unwrap();
+    let check = |path: &std::path::Path| {
+        rules(&check_json(&[path.to_str().unwrap(), "--rules", pack]).json())
+    };
+    // app-static prints "OPENSSLDIR: …"; static-pie names the same directory without the word.
+    assert_eq!(
+        check(&fixtures().join("app-static/bin/app")),
+        [("openssldir-printed".to_string(), "openssl".to_string())]
+    );
+    assert_eq!(
+        check(&fixtures().join("elf/static-pie/static-pie")),
+        [("openssl-sysconfdir".to_string(), "openssl".to_string())]
+    );
+}
