@@ -554,12 +554,14 @@ fn judge(policy: &Policy, findings: &mut [Finding], self_hashes: &HashSet<&str>)
         }
         let subject = reference.map(|r| (r.package.as_str(), r.output.as_str()));
         let (severity, note) = policy.judge(&finding.rule, subject, finding.severity);
+        // Accepted by the policy: nothing to fix. (A rule that is info by itself, such as a
+        // nuked reference, keeps its advice.)
+        if severity == Severity::Info && finding.severity != Severity::Info {
+            finding.fix = None;
+        }
         finding.severity = severity;
         if let Some(note) = note {
             finding.message = format!("{} ({note})", finding.message);
-        }
-        if severity == Severity::Info {
-            finding.fix = None;
         }
     }
 }

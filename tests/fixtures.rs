@@ -148,12 +148,12 @@ fn symlink_into_the_store_is_a_reference_without_offset() {
 }
 
 #[test]
-fn nuked_reference_is_a_warning_and_costs_nothing() {
+fn nuked_reference_is_information_and_costs_nothing() {
     let (run, report) = audit("nuked");
     assert_eq!(run.code, 0, "a nuked reference alone does not fail");
     assert_eq!(report["verdict"], "pass");
     let finding = findings(&report, "nuked-reference")[0];
-    assert_eq!(finding["severity"], "warning");
+    assert_eq!(finding["severity"], "info");
     assert_eq!(finding["reference"]["nuked"], true);
     assert_eq!(finding["reference"]["hash"], "e".repeat(32));
     assert_eq!(finding["reference"]["package"], "openssl");
