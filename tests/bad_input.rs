@@ -329,3 +329,100 @@ fn many_occurrences_in_one_file_are_capped_and_counted() {
     assert_eq!(listed, 16);
     assert_eq!(listed + finding["more_locations"].as_u64().unwrap(), 1000);
 }
+
+#[test]
+fn device_nodes_in_a_tree_are_skipped_not_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    // As root a device node can be made; elsewhere the test uses /dev itself.
+    let made = std::process::Command::new("mknod")
+        .arg(dir.path().join("null-device"))
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let target = if made {
+        dir.path().to_path_buf()
+    } else {
+        std::path::PathBuf::from("/dev")
+    };
+    let run = check_json(&[target.to_str().unwrap()]);
+    let report = run.json();
+    let kinds: Vec<&str> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"character device"), "{kinds:?}");
+}
+
+#[test]
+fn a_tree_ten_thousand_levels_deep_is_walked_or_reported_never_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    // Built by a child stepping down one level at a time (relative chdir, no path string to
+    // grow): the full path is far longer than PATH_MAX, and this process keeps its own
+    // working directory.
+    let script = format!(
+        "import os\nos.chdir({:?})\nfor _ in range(10000):\n    os.mkdir('d')\n    os.chdir('d')\nopen('deepest', 'w').write({PATH_IN_STORE:?})\n",
+        dir.path().display().to_string()
+    );
+    let built = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let run = check_json(&[dir.path().to_str().unwrap()]);
+    // What cannot be reached is an error that makes the audit incomplete, never a pass.
+    assert!(
+        run.code == 1 || run.code == 2,
+        "exit {}: {}",
+        run.code,
+        run.stderr
+    );
+    let report = run.json();
+    if run.code == 2 {
+        assert_eq!(report["complete"], false);
+        let message = report["errors"][0]["message"].as_str().unwrap();
+        assert!(!message.is_empty());
+    } else {
+        assert_eq!(findings(&report, "store-reference").len(), 1);
+    }
+}
+
+#[test]
+fn names_with_workflow_command_characters_are_escaped_or_kept_as_data() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a::error file=x::boom", "100%", "tab\tname"] {
+        fs::write(dir.path().join(name), PATH_IN_STORE).unwrap();
+    }
+    let run = check_json(&[dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    let report = run.json();
+    let mut files: Vec<&str> = findings(&report, "store-reference")[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["file"].as_str().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["100%", "a::error file=x::boom", "tab\\x09name"]);
+}
+
+#[test]
+fn a_file_of_nothing_but_nix_base32_finishes_quickly_and_finds_nothing() {
+    // Nix's own scanner slows to a few MB/s on such input: every window is a candidate.
+    let dir = tempfile::tempdir().unwrap();
+    let alphabet = b"0123456789abcdfghijklmnpqrsvwxyz";
+    let data: Vec<u8> = (0..64usize << 20)
+        .map(|i| alphabet[(i * 7 + i / 33) % 32])
+        .collect();
+    fs::write(dir.path().join("base32"), &data).unwrap();
+    let info = fixture("diamond.closure.json");
+    // util::run's deadline fails the test if it hangs; the benchmark measures speed.
+    let run = check_json(&[
+        dir.path().to_str().unwrap(),
+        "--closure-info",
+        info.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.json()["summary"]["bytes_scanned"], 64u64 << 20);
+}

@@ -1,0 +1,14 @@
+//! Arbitrary text as a rule pack and as a policy file: loaded or refused with messages,
+//! never a panic.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use stowaway::policy::Policy;
+use stowaway::rules::Catalogue;
+
+fuzz_target!(|text: &str| {
+    if let Ok(catalogue) = Catalogue::load(None, Some(&("fuzz.toml".to_string(), text.to_string()))) {
+        let _ = Policy::parse("fuzz.toml", text, &catalogue);
+    }
+});
