@@ -127,7 +127,6 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         config.expect_static,
     ));
     judge(&config.policy, &mut findings, &self_hashes);
-    sort(&mut findings);
     if let Some(file) = &config.write_baseline {
         baseline::write(file, &findings)?;
     }
@@ -135,33 +134,28 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .baseline
         .as_deref()
         .map(|entries| baseline::apply(entries, &mut findings));
-
-    let mut closure = match (&graph, &root) {
+    // Budgets and allow entries are judged on the findings the policy has already seen.
+    let closure_bytes = costs.as_ref().and_then(|c| c.closure_bytes);
+    findings.extend(over_budget(
+        &config.policy,
+        catalogue,
+        &findings,
+        closure_bytes,
+    ));
+    findings.extend(unused_allows(&config.policy, catalogue));
+    let without_failing = match (&graph, &root) {
         (Some(graph), Some(root)) => {
             let failing: HashSet<&str> = findings
                 .iter()
                 .filter(|f| f.severity == Severity::Error)
                 .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
                 .collect();
-            (
-                costs.as_ref().and_then(|c| c.closure_bytes),
-                cost::closure_without(graph, root, &failing),
-            )
+            cost::closure_without(graph, root, &failing)
         }
-        _ => (None, None),
+        _ => None,
     };
-    // Budgets and allow entries are judged on the findings the policy has already seen.
-    findings.extend(over_budget(&config.policy, catalogue, &findings, closure.0));
-    findings.extend(unused_allows(&config.policy, catalogue));
-    if let (Some(graph), Some(root)) = (&graph, &root) {
-        let failing: HashSet<&str> = findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
-            .collect();
-        closure.1 = cost::closure_without(graph, root, &failing);
-    }
     sort(&mut findings);
+    let closure = (closure_bytes, without_failing);
     let mut report = report(&targets, &outcomes, findings, closure);
     report.baseline = applied;
     Ok(report)
