@@ -24,3 +24,4 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod store_path;
+pub mod toml_place;

@@ -32,6 +32,7 @@ use toml::Spanned;
 
 use crate::findings::Severity;
 use crate::rules::{Catalogue, Level};
+use crate::toml_place;
 
 /// The file looked for in the working directory when no `--config` is given.
 pub const DEFAULT_FILE: &str = "stowaway.toml";
@@ -163,14 +164,9 @@ impl Policy {
     pub fn parse(name: &str, text: &str, catalogue: &Catalogue) -> Result<Policy> {
         let file: PolicyFile = match toml::from_str(text) {
             Ok(file) => file,
-            Err(e) => bail!("{name}: {}", e.to_string().replace('\n', " ").trim()),
+            Err(e) => bail!("{}", toml_place::error(name, &e)),
         };
-        let at = |span: Range<usize>| {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("{name}:{line}:{column}")
-        };
+        let at = |span: Range<usize>| toml_place::position(name, text, span.start);
         let mut problems = Vec::new();
         let mut policy = Policy::default();
         match file

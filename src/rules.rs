@@ -24,6 +24,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use crate::findings::{Finding, Rule, Severity};
+use crate::toml_place;
 
 /// The texts of the kinds of finding.
 const CORE: (&str, &str) = ("rules/core.toml", include_str!("../rules/core.toml"));
@@ -297,7 +298,7 @@ impl Catalogue {
             }
             match toml::from_str::<PolicyRules>(text) {
                 Ok(rules) => inline.extend(rules.rule.into_iter().map(|r| (name.clone(), r))),
-                Err(e) => bail!("{name}: {}", e.to_string().replace('\n', " ").trim()),
+                Err(e) => bail!("{}", toml_place::error(name, &e)),
             }
         }
         let sources: Vec<(String, String)> = files.iter().cloned().chain(policy.cloned()).collect();
@@ -322,12 +323,7 @@ impl Catalogue {
                 .find(|(name, _)| name == file)
                 .and_then(|(_, text)| text.find(&format!("\"{id}\"")).map(|offset| (text, offset)));
             match found {
-                Some((text, offset)) => {
-                    let before = &text[..offset];
-                    let line = before.matches('\n').count() + 1;
-                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                    format!("{file}:{line}:{column}")
-                }
+                Some((text, offset)) => toml_place::position(file, text, offset),
                 None => file.to_string(),
             }
         };
@@ -337,11 +333,7 @@ impl Catalogue {
         for (name, text) in files {
             match toml::from_str::<RuleFile>(text) {
                 Ok(file) => all.extend(file.rule.into_iter().map(|r| (name.clone(), r))),
-                // toml's message names the line and column and quotes the spot.
-                Err(e) => problems.push(format!(
-                    "{name}: {}",
-                    e.to_string().replace('\n', " ").trim()
-                )),
+                Err(e) => problems.push(toml_place::error(name, &e)),
             }
         }
         all.extend(inline);
