@@ -141,6 +141,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         catalogue,
         &findings,
         closure_bytes,
+        &targets,
     ));
     findings.extend(unused_allows(&config.policy, catalogue));
     let without_failing = match (&graph, &root) {
@@ -302,9 +303,12 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                 }
                 gathered.anchors.insert(hit.anchor);
                 gathered.locations.push(Location {
+                    path: targets[outcome.target].path_of(&outcome.rel),
                     target: targets[outcome.target].given.clone(),
                     file: outcome.rel.clone(),
                     offset: (rule != Rule::StoreSymlink).then_some(hit.offset),
+                    line: outcome.lines.get(&hit.offset).copied(),
+                    length: (rule != Rule::StoreSymlink).then_some(hit.len),
                     subpath: hit.subpath.clone(),
                     excerpt: hit.excerpt.clone(),
                     anchor: match hit.anchor {
@@ -334,9 +338,12 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                 gathered.name = hit.name.clone();
             }
             gathered.locations.push(Location {
+                path: targets[outcome.target].path_of(&outcome.rel),
                 target: targets[outcome.target].given.clone(),
                 file: outcome.rel.clone(),
                 offset: None,
+                line: None,
+                length: None,
                 subpath: hit.subpath.clone(),
                 excerpt: hit.excerpt.clone(),
                 anchor: "file-name",
@@ -583,11 +590,12 @@ fn over_budget(
     catalogue: &Catalogue,
     findings: &[Finding],
     closure: Option<u64>,
+    targets: &[Target],
 ) -> Vec<Finding> {
     let mut over = Vec::new();
     if let (Some(max), Some(closure)) = (policy.max_closure_size, closure) {
         if closure > max {
-            over.push(audit_finding(
+            let mut finding = audit_finding(
                 catalogue,
                 Rule::OverBudget,
                 format!(
@@ -595,7 +603,13 @@ fn over_budget(
                     human_bytes(closure),
                     human_bytes(max)
                 ),
-            ));
+            );
+            // The audited outputs are what is over.
+            finding.locations = targets
+                .iter()
+                .map(|t| Location::whole_file(&t.given, &t.given, t.given.clone()))
+                .collect();
+            over.push(finding);
         }
     }
     if let Some(max) = policy.max_reference_size {
@@ -607,7 +621,7 @@ fn over_budget(
                 continue;
             };
             if saved > max {
-                over.push(audit_finding(
+                let mut over_one = audit_finding(
                     catalogue,
                     Rule::OverBudget,
                     format!(
@@ -616,26 +630,35 @@ fn over_budget(
                         human_bytes(saved),
                         human_bytes(max)
                     ),
-                ));
+                );
+                // The places of the reference that costs too much.
+                over_one.locations = finding.locations.iter().take(1).cloned().collect();
+                over.push(over_one);
             }
         }
     }
     over
 }
 
-/// One finding per allow entry that accepted nothing.
+/// One finding per allow entry that accepted nothing, placed at its line of the policy file.
 fn unused_allows(policy: &Policy, catalogue: &Catalogue) -> Vec<Finding> {
     policy
         .unused()
         .map(|entry| {
-            audit_finding(
+            let mut finding = audit_finding(
                 catalogue,
                 Rule::UnusedAllow,
                 format!(
                     "allow {:?} ({}) accepted nothing; its reason: {}",
                     entry.pattern, entry.origin, entry.reason
                 ),
-            )
+            );
+            if let Some((file, line)) = &entry.place {
+                let mut place = Location::whole_file(file, file, file.clone());
+                place.line = Some(*line);
+                finding.locations.push(place);
+            }
+            finding
         })
         .collect()
 }

@@ -100,6 +100,12 @@ pub enum Format {
     Human,
     /// The `stowaway.report/1` contract (see README).
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions annotations (workflow commands), then the totals.
+    Github,
+    /// A Markdown summary with a table of findings (for $GITHUB_STEP_SUMMARY or a PR comment).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

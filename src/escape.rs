@@ -37,6 +37,36 @@ pub fn escape_path(path: &Path) -> String {
     escape_bytes(path.as_os_str().as_bytes())
 }
 
+/// The bytes an [`escape_bytes`] string stands for: `\\` is a backslash and `\xNN` a byte.
+/// Reporters that must carry the original bytes (a SARIF URI) start from here.
+pub fn unescape(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = || {
+            bytes
+                .get(i + 2..i + 4)
+                .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())
+        };
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'\\', Some(b'\\')) => {
+                out.push(b'\\');
+                i += 2;
+            }
+            (b'\\', Some(b'x')) if hex().is_some() => {
+                out.extend(hex());
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Characters that change how a line reads without showing: bidirectional overrides and
 /// zero-width marks.
 fn is_invisible(c: char) -> bool {
@@ -55,5 +85,19 @@ mod tests {
         assert_eq!(escape_bytes(b"bad\xffutf8"), "bad\\xffutf8");
         assert_eq!(escape_bytes("caf\u{e9}".as_bytes()), "caf\u{e9}");
         assert_eq!(escape_bytes("x\u{202e}y".as_bytes()), "x\\xe2\\x80\\xaey");
+    }
+
+    #[test]
+    fn unescaping_gives_back_every_byte() {
+        let every: Vec<u8> = (0..=255u8).chain(*b"\\x41\\\\").collect();
+        assert_eq!(unescape(&escape_bytes(&every)), every);
+        for sample in [
+            &b"a\\x4"[..],
+            b"\\",
+            b"caf\xc3\xa9 \xe2\x80\xae",
+            b"\\\\xff",
+        ] {
+            assert_eq!(unescape(&escape_bytes(sample)), sample);
+        }
     }
 }

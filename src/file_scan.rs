@@ -115,6 +115,8 @@ pub struct Outcome {
     pub name_hits: Vec<Hit>,
     /// Where each kept hit sits inside the binary, by offset.
     pub places: HashMap<u64, Place>,
+    /// The 1-based line of each kept hit, by offset.
+    pub lines: HashMap<u64, u64>,
     /// The libraries an ELF file contains.
     pub libraries: Vec<Identity>,
     /// What the file is: an ELF type, `archive`, or `other` (text and everything else).
@@ -293,6 +295,18 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
             return;
         }
     }
+    let offsets: BTreeSet<u64> = sink
+        .found
+        .iter()
+        .flat_map(|(_, _, hits, _)| hits.iter().map(|h| h.offset))
+        .collect();
+    match line_numbers(&opened.file, outcome.bytes, &offsets) {
+        Ok(lines) => outcome.lines = lines,
+        Err(err) => {
+            outcome.error = Some(format!("read failed: {}", io_message(Some(&err), "")));
+            return;
+        }
+    }
     if sink.found.overflow {
         outcome.error = Some(format!(
             "more than {MAX_PATHS_PER_FILE} distinct store paths; only the first are reported"
@@ -302,11 +316,7 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
     match sink.parsed.take().unwrap_or(Ok(Parsed::Other)) {
         Ok(Parsed::Other) => {}
         Ok(parsed) => {
-            let offsets: Vec<u64> = sink
-                .found
-                .iter()
-                .flat_map(|(_, _, hits, _)| hits.iter().map(|h| h.offset))
-                .collect();
+            let offsets: Vec<u64> = offsets.into_iter().collect();
             let wanted = tools.signatures.symbols_to_check(&sink.strings);
             match parsed.inspect(&opened.file, outcome.bytes, &offsets, &wanted) {
                 Ok(inspection) => {
@@ -325,6 +335,27 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
     }
     outcome.rule_strings = std::mem::take(&mut sink.rule_strings);
     outcome.found = sink.found;
+}
+
+/// The 1-based line of each offset: the newlines before it, plus one. Text viewers and SARIF
+/// consumers (GitHub code scanning) place a result by its line, even in a binary. Only files
+/// with hits are read again, and only up to their last hit.
+fn line_numbers(file: &File, size: u64, offsets: &BTreeSet<u64>) -> io::Result<HashMap<u64, u64>> {
+    let mut lines = HashMap::with_capacity(offsets.len());
+    let (mut buf, mut at, mut newlines) = (vec![0u8; 1 << 20], 0u64, 0u64);
+    for &offset in offsets {
+        while at < offset.min(size) {
+            let want = (offset.min(size) - at).min(buf.len() as u64) as usize;
+            let read = file.read_at(&mut buf[..want], at)?;
+            if read == 0 {
+                break;
+            }
+            newlines += buf[..read].iter().filter(|&&b| b == b'\n').count() as u64;
+            at += read as u64;
+        }
+        lines.insert(offset, newlines + 1);
+    }
+    Ok(lines)
 }
 
 /// The rule of a hit in file contents.

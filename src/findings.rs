@@ -117,8 +117,17 @@ pub struct Location {
     pub target: String,
     /// Relative to the target directory; a file target's own name. Escaped (see README).
     pub file: String,
+    /// The file as a path from where stowaway ran: `target/file`, or the target itself when
+    /// it is a file. Escaped.
+    pub path: String,
     /// Byte offset of the match; `null` for a symlink and for a file's name.
     pub offset: Option<u64>,
+    /// The 1-based line of the match (newline bytes before it, plus one), as text viewers and
+    /// SARIF count; `null` where `offset` is.
+    pub line: Option<u64>,
+    /// Bytes of the match from `offset`: store dir (if any), hash, name and subpath; `null`
+    /// where `offset` is.
+    pub length: Option<u64>,
     pub subpath: String,
     /// The match with printable context around it, escaped.
     pub excerpt: String,
@@ -133,6 +142,27 @@ pub struct Location {
     pub symbol: Option<String>,
     /// The archive member (`bar.o` of `libfoo.a`).
     pub member: Option<String>,
+}
+
+impl Location {
+    /// A place that is a whole file, or a whole target: no offset, no excerpt.
+    pub fn whole_file(target: &str, file: &str, path: String) -> Location {
+        Location {
+            target: target.to_string(),
+            file: file.to_string(),
+            path,
+            offset: None,
+            line: None,
+            length: None,
+            subpath: String::new(),
+            excerpt: String::new(),
+            anchor: "",
+            section: None,
+            loaded: None,
+            symbol: None,
+            member: None,
+        }
+    }
 }
 
 /// What a reference costs.

@@ -119,6 +119,18 @@ pub fn walk(targets: &[Target]) -> impl Iterator<Item = Entry> + Send + '_ {
     })
 }
 
+impl Target {
+    /// The path of the entry `rel` (as [`Entry::rel`] names it) from where stowaway ran.
+    pub fn path_of(&self, rel: &str) -> String {
+        match (self.is_dir, rel) {
+            (false, _) => self.given.clone(),
+            (true, ".") => self.given.clone(),
+            (true, rel) if self.given.ends_with('/') => format!("{}{rel}", self.given),
+            (true, rel) => format!("{}/{rel}", self.given),
+        }
+    }
+}
+
 fn classify(index: usize, target: &Target, entry: walkdir::DirEntry) -> Entry {
     let root = entry.depth() == 0;
     let rel = if root && !target.is_dir {

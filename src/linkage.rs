@@ -50,18 +50,9 @@ pub fn analyse(
     let mut findings = Vec::new();
     for exe in executables {
         let outcome = &outcomes[exe];
-        let location = Location {
-            target: targets[outcome.target].given.clone(),
-            file: outcome.rel.clone(),
-            offset: None,
-            subpath: String::new(),
-            excerpt: String::new(),
-            anchor: "",
-            section: None,
-            loaded: None,
-            symbol: None,
-            member: None,
-        };
+        let target = &targets[outcome.target];
+        let location =
+            Location::whole_file(&target.given, &outcome.rel, target.path_of(&outcome.rel));
         if let (true, Some(facts)) = (expect_static, &outcome.elf) {
             if facts.interpreter.is_some() || !facts.needed.is_empty() {
                 findings.push(not_static(catalogue, facts, location.clone()));

@@ -37,7 +37,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     .install(|| audit::check(&config, &progress))?,
                 None => audit::check(&config, &progress)?,
             };
-            print(|out| report::write(out, &report, config.format, config.color))?;
+            print(|out| {
+                report::write(out, &report, &config.catalogue, config.format, config.color)
+            })?;
             Ok(report.exit_code() as u8)
         }
         Command::Rules { rules } => {

@@ -75,8 +75,10 @@ struct BudgetFile {
 /// One allow or deny entry.
 #[derive(Debug)]
 pub struct Entry {
-    /// Where it was written: `stowaway.toml:12` or `--allow`.
+    /// Where it was written: `stowaway.toml:12:3` or `--allow`.
     pub origin: String,
+    /// The policy file and line it was written on; `None` for `--allow`.
+    pub place: Option<(String, u64)>,
     pub pattern: String,
     matcher: GlobMatcher,
     outputs: Option<Vec<String>>,
@@ -87,6 +89,7 @@ pub struct Entry {
 impl Entry {
     fn new(
         origin: String,
+        place: Option<(String, u64)>,
         pattern: &str,
         outputs: Option<Vec<String>>,
         reason: String,
@@ -96,6 +99,7 @@ impl Entry {
             .compile_matcher();
         Ok(Entry {
             origin,
+            place,
             pattern: pattern.to_string(),
             matcher,
             outputs,
@@ -150,6 +154,7 @@ impl Policy {
         for pattern in flags {
             let entry = Entry::new(
                 "--allow".to_string(),
+                None,
                 pattern,
                 None,
                 "given with --allow".to_string(),
@@ -179,6 +184,7 @@ impl Policy {
                 for package in DYNAMIC_RUNTIME {
                     let entry = Entry::new(
                         at(span.clone()),
+                        None,
                         package,
                         None,
                         "the dynamic profile accepts the C runtime".into(),
@@ -208,8 +214,10 @@ impl Policy {
                     ));
                     continue;
                 };
+                let line = toml_place::line(text, entry.package.span().start) as u64;
                 match Entry::new(
                     origin.clone(),
+                    Some((name.to_string(), line)),
                     entry.package.get_ref(),
                     entry.output.clone(),
                     reason.get_ref().clone(),

@@ -60,6 +60,8 @@ pub enum Anchor {
 pub struct Hit {
     /// Byte offset of the match: the store dir's first byte, or the hash's for bare hits.
     pub offset: u64,
+    /// Bytes of the match: store dir (if any), hash, name and subpath.
+    pub len: u64,
     pub anchor: Anchor,
     /// The 32 hash characters (nix-base32, or 32 `e` for a nuked reference).
     pub hash: String,
@@ -434,6 +436,7 @@ impl Scanner {
             .count();
         Hit {
             offset: base + match_start as u64,
+            len: (match_end - match_start) as u64,
             anchor,
             hash: String::from_utf8_lossy(&buf[hash_start..hash_end]).into_owned(),
             name: String::from_utf8_lossy(name).into_owned(),

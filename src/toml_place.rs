@@ -4,9 +4,18 @@
 /// `name:line:column` of the byte at `offset` of `text` (lines and columns count from 1).
 pub fn position(name: &str, text: &str, offset: usize) -> String {
     let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
+    let line = line(text, offset);
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     format!("{name}:{line}:{column}")
+}
+
+/// The line (from 1) of the byte at `offset` of `text`.
+pub fn line(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// A TOML parse error of file `name` on one line (toml's message names the line and column

@@ -86,7 +86,7 @@ pub fn write(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()
     if !report.errors.is_empty() || !report.skipped.is_empty() || !report.unparseable.is_empty() {
         writeln!(out)?;
     }
-    write_totals(out, &p, report)
+    write_totals(out, report, color)
 }
 
 fn write_finding(
@@ -100,32 +100,7 @@ fn write_finding(
         Severity::Warning => ("warning", YELLOW),
         Severity::Info => ("info", BLUE),
     };
-    let title = match &finding.reference {
-        Some(r) => {
-            let mut facts = Vec::new();
-            if let Some(version) = &r.version {
-                facts.push(version.clone());
-            }
-            if r.output != "out" {
-                facts.push(format!("output {}", r.output));
-            }
-            if r.is_static {
-                facts.push("static".to_string());
-            }
-            if let Some(platform) = &r.platform {
-                facts.push(platform.clone());
-            }
-            if facts.is_empty() {
-                r.package.clone()
-            } else {
-                format!("{} ({})", r.package, facts.join(", "))
-            }
-        }
-        None => finding
-            .locations
-            .first()
-            .map_or_else(|| "the whole audit".to_string(), |l| l.file.clone()),
-    };
+    let title = super::subject(finding);
     writeln!(
         out,
         "{}{} {}",
@@ -167,20 +142,15 @@ fn write_finding(
         &[]
     };
     for (n, location) in locations.iter().enumerate() {
-        let file = match &location.member {
-            Some(member) => format!("{}({member})", location.file),
-            None => location.file.clone(),
-        };
-        // With several targets, say which one (a file target is its own path already).
-        let file = if many_targets
-            && location.target != location.file
-            && !location.target.ends_with(&format!("/{}", location.file))
-        {
-            format!("{}/{file}", location.target)
-        } else if many_targets {
-            location.target.clone() + &file[location.file.len()..]
+        // With several targets, say which one.
+        let file = if many_targets {
+            &location.path
         } else {
-            file
+            &location.file
+        };
+        let file = match &location.member {
+            Some(member) => format!("{file}({member})"),
+            None => file.clone(),
         };
         let mut place = match location.offset {
             Some(offset) => format!("{file}+{offset:#x}"),
@@ -242,7 +212,7 @@ fn describe_copy(copy: &Evidence) -> String {
 }
 
 /// `1 file`, `2 files`.
-fn plural(count: u64, noun: &str) -> String {
+pub fn plural(count: u64, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")
     } else {
@@ -259,7 +229,10 @@ fn source_name(source: SizeSource) -> &'static str {
     }
 }
 
-fn write_totals(out: &mut dyn Write, p: &Painter, report: &Report) -> io::Result<()> {
+/// The closing lines: what was scanned and inspected, the closure with and without the
+/// failing references, and the verdict.
+pub fn write_totals(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
+    let p = &Painter { color };
     let s = &report.summary;
     let count = |severity: Severity| {
         report

@@ -4,18 +4,60 @@
 //! are already in the report), and none prints anywhere but the writer it is given.
 
 pub mod catalogue;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 
 use std::io::{self, Write};
 
 use crate::cli::Format;
-use crate::findings::Report;
+use crate::findings::{Finding, Report};
+use crate::rules::Catalogue;
 
-/// Writes `report` in `format`.
-pub fn write(out: &mut dyn Write, report: &Report, format: Format, color: bool) -> io::Result<()> {
+/// What a finding is about, in a few words: the package it references with its version,
+/// output and platform (`openssl (3.0.12, output etc, static)`), else the file it is about.
+pub fn subject(finding: &Finding) -> String {
+    let Some(r) = &finding.reference else {
+        return finding
+            .locations
+            .first()
+            .map_or_else(|| "the whole audit".to_string(), |l| l.file.clone());
+    };
+    let mut facts = Vec::new();
+    if let Some(version) = &r.version {
+        facts.push(version.clone());
+    }
+    if r.output != "out" {
+        facts.push(format!("output {}", r.output));
+    }
+    if r.is_static {
+        facts.push("static".to_string());
+    }
+    if let Some(platform) = &r.platform {
+        facts.push(platform.clone());
+    }
+    if facts.is_empty() {
+        r.package.clone()
+    } else {
+        format!("{} ({})", r.package, facts.join(", "))
+    }
+}
+
+/// Writes `report` in `format`; SARIF describes every rule of `catalogue`.
+pub fn write(
+    out: &mut dyn Write,
+    report: &Report,
+    catalogue: &Catalogue,
+    format: Format,
+    color: bool,
+) -> io::Result<()> {
     match format {
         Format::Human => human::write(out, report, color),
         Format::Json => json::write(out, report),
+        Format::Sarif => sarif::write(out, report, catalogue),
+        Format::Github => github::write(out, report),
+        Format::Markdown => markdown::write(out, report),
     }
 }
