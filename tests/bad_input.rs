@@ -221,18 +221,7 @@ fn an_unreadable_file_is_listed_and_the_audit_goes_on_but_cannot_pass() {
         fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    let mut command = if is_root() {
-        let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_stowaway"),
-        ]);
-        c
-    } else {
-        stowaway()
-    };
+    let mut command = stowaway_unprivileged();
     let run = run(command.args(["check", "--format", "json"]).arg(dir.path()));
     assert_eq!(
         run.code, 2,
@@ -264,13 +253,6 @@ fn an_unreadable_file_is_listed_and_the_audit_goes_on_but_cannot_pass() {
         findings(&report, "store-reference")[0]["locations"][0]["file"],
         "visible"
     );
-}
-
-fn is_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod elf;
 mod fixtures;
+mod formats;
 mod large;
 mod nix;
 mod policy;

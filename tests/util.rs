@@ -23,6 +23,28 @@ pub fn stowaway() -> Command {
     command
 }
 
+/// `stowaway` as a user that cannot read files without read permission: as root (who reads
+/// everything) it runs as `nobody` through setpriv (util-linux).
+pub fn stowaway_unprivileged() -> Command {
+    if !is_root() {
+        return stowaway();
+    }
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_stowaway"))
+        .env_remove("NIX_STORE_DIR")
+        .stdin(Stdio::null());
+    command
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
 /// The result of one run.
 pub struct Run {
     pub code: i32,

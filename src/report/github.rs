@@ -78,6 +78,10 @@ fn annotation(finding: &Finding) -> String {
     if let Some(place) = place.filter(|p| !p.excerpt.is_empty()) {
         message.push_str(&format!("\nexcerpt: {}", place.excerpt));
     }
+    let more = finding.locations.len().saturating_sub(1) as u64 + finding.more_locations;
+    if more > 0 {
+        message.push_str(&format!("\nalso at {more} more places (see the full report)"));
+    }
     if let Some(fix) = &finding.fix {
         message.push_str(&format!("\nfix: {fix}"));
     }
