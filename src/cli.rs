@@ -30,6 +30,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
+    /// Compare two builds: references added and removed, closure before and after, and what
+    /// explains the growth (exit 1 when something new fails the policy).
+    Diff(DiffArgs),
     /// Explain one rule: what it means and how to fix it.
     Explain {
         /// A rule id, as reports print it (e.g. store-reference).
@@ -40,7 +43,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
     /// Files or directories to audit; a top-level symlink such as `result` is followed.
     /// Default: ./result, what `nix build` leaves.
@@ -51,6 +54,39 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
+    /// Accept the findings recorded in FILE (by --write-baseline): only new ones fail.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record today's findings in FILE, for --baseline later.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub audit: AuditArgs,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiffArgs {
+    /// The earlier build: a path to audit, or a JSON report saved by `check --format json`.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The later build, likewise.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+
+    #[command(flatten)]
+    pub audit: AuditArgs,
+}
+
+/// How to audit: what `check` and `diff` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuditArgs {
     /// The policy file [default: ./stowaway.toml if there is one].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -72,14 +108,6 @@ pub struct CheckArgs {
     /// Load rule packs from every *.toml in DIR, besides the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
-
-    /// Accept the findings recorded in FILE (by --write-baseline): only new ones fail.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
-
-    /// Record today's findings in FILE, for --baseline later.
-    #[arg(long, value_name = "FILE")]
-    pub write_baseline: Option<PathBuf>,
 
     /// The Nix store directory [default: $NIX_STORE_DIR, else /nix/store].
     #[arg(long, value_name = "DIR")]
@@ -106,6 +134,14 @@ pub enum Format {
     Github,
     /// A Markdown summary with a table of findings (for $GITHUB_STEP_SUMMARY or a PR comment).
     Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Closure before and after, then the findings added, removed and changed.
+    Human,
+    /// The `stowaway.diff/1` contract (see README).
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -36,9 +36,22 @@ pub struct CheckConfig {
     pub catalogue: crate::rules::Catalogue,
 }
 
+/// Whether to colour what goes to stdout: on a terminal, unless `NO_COLOR` is set.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
 impl CheckConfig {
     pub fn from_args(args: CheckArgs) -> Result<CheckConfig> {
         let store_dir = args
+            .audit
             .store_dir
             .or_else(|| {
                 std::env::var("NIX_STORE_DIR")
@@ -58,34 +71,32 @@ impl CheckConfig {
         } else {
             args.paths
         };
-        if args.threads == Some(0) {
+        if args.audit.threads == Some(0) {
             bail!("--threads must be at least 1");
         }
-        let color = match args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
-        let policy_file = crate::policy::Policy::read(args.config.as_deref())?;
-        let catalogue = crate::rules::Catalogue::load(args.rules.as_deref(), policy_file.as_ref())?;
+        let color = use_color(args.audit.color);
+        let policy_file = crate::policy::Policy::read(args.audit.config.as_deref())?;
+        let catalogue =
+            crate::rules::Catalogue::load(args.audit.rules.as_deref(), policy_file.as_ref())?;
         Ok(CheckConfig {
             paths,
             store_dir,
-            closure_info: args.closure_info,
+            closure_info: args.audit.closure_info,
             format: args.format,
             color,
-            threads: args.threads,
-            expect_static: args.r#static,
+            threads: args.audit.threads,
+            expect_static: args.audit.r#static,
             baseline: args
                 .baseline
                 .as_deref()
                 .map(crate::baseline::read)
                 .transpose()?,
             write_baseline: args.write_baseline,
-            policy: crate::policy::Policy::load(policy_file.as_ref(), &args.allow, &catalogue)?,
+            policy: crate::policy::Policy::load(
+                policy_file.as_ref(),
+                &args.audit.allow,
+                &catalogue,
+            )?,
             catalogue,
         })
     }

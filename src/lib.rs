@@ -11,6 +11,7 @@ pub mod baseline;
 pub mod cli;
 pub mod closure;
 pub mod config;
+pub mod diff;
 pub mod escape;
 pub mod file_scan;
 pub mod findings;

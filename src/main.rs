@@ -6,12 +6,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use stowaway::cli::{Cli, Command};
-use stowaway::config::CheckConfig;
+use std::path::Path;
+
+use stowaway::cli::{CheckArgs, Cli, Command, Format};
+use stowaway::config::{use_color, CheckConfig};
+use stowaway::findings::Report;
 use stowaway::policy::Policy;
 use stowaway::progress::Progress;
 use stowaway::rules::Catalogue;
-use stowaway::{audit, report};
+use stowaway::{audit, diff, report};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,18 +32,33 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Check(args) => {
             let config = CheckConfig::from_args(args)?;
             warn(&config.catalogue.warnings);
-            let progress = Progress::for_stderr();
-            let report = match config.threads {
-                Some(threads) => rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()?
-                    .install(|| audit::check(&config, &progress))?,
-                None => audit::check(&config, &progress)?,
-            };
+            let report = check(&config)?;
             print(|out| {
                 report::write(out, &report, &config.catalogue, config.format, config.color)
             })?;
             Ok(report.exit_code() as u8)
+        }
+        Command::Diff(args) => {
+            let warned = std::cell::Cell::new(false);
+            let audit = |path: &Path| {
+                let config = CheckConfig::from_args(CheckArgs {
+                    paths: vec![path.to_path_buf()],
+                    format: Format::Json,
+                    baseline: None,
+                    write_baseline: None,
+                    audit: args.audit.clone(),
+                })?;
+                if !warned.replace(true) {
+                    warn(&config.catalogue.warnings);
+                }
+                diff::side_of(&check(&config)?)
+            };
+            let old = diff::load(&args.old, &audit)?;
+            let new = diff::load(&args.new, &audit)?;
+            let diff = diff::compare(old, new);
+            let color = use_color(args.audit.color);
+            print(|out| report::diff::write(out, &diff, args.format, color))?;
+            Ok(diff.exit_code() as u8)
         }
         Command::Rules { rules } => {
             let catalogue = Catalogue::load(rules.as_deref(), Policy::read(None)?.as_ref())?;
@@ -56,6 +74,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             print(|out| report::catalogue::write_explanation(out, rule))?;
             Ok(0)
         }
+    }
+}
+
+/// Runs one audit, on as many threads as asked, with a progress bar on a terminal.
+fn check(config: &CheckConfig) -> anyhow::Result<Report> {
+    let progress = Progress::for_stderr();
+    match config.threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?
+            .install(|| audit::check(config, &progress)),
+        None => audit::check(config, &progress),
     }
 }
 

@@ -280,3 +280,23 @@ fn a_shared_copy_found_through_a_store_runpath_is_read_from_disk() {
         ".dynstr"
     );
 }
+
+#[test]
+fn diff_of_two_nix_builds_prices_the_growth_with_nix_path_info() {
+    let (old, new) = (&outputs()["hello-static"], &outputs()["app-static"]);
+    let run = run(stowaway().args(["diff", old, new, "--format", "json"]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let diff = run.json();
+    let closure = |path: &str| path_infos(path)[path]["closureSize"].as_i64().unwrap();
+    assert_eq!(
+        diff["closure_delta"].as_i64().unwrap(),
+        closure(new) - closure(old)
+    );
+    let grown = &diff["explains_growth"];
+    let referenced = grown["reference"]["store_path"].as_str().unwrap();
+    assert!(references(new).contains(referenced), "{referenced}");
+    assert_eq!(
+        grown["size"]["closure_bytes"].as_i64().unwrap(),
+        closure(referenced)
+    );
+}

@@ -80,7 +80,9 @@ fn annotation(finding: &Finding) -> String {
     }
     let more = finding.locations.len().saturating_sub(1) as u64 + finding.more_locations;
     if more > 0 {
-        message.push_str(&format!("\nalso at {more} more places (see the full report)"));
+        message.push_str(&format!(
+            "\nalso at {more} more places (see the full report)"
+        ));
     }
     if let Some(fix) = &finding.fix {
         message.push_str(&format!("\nfix: {fix}"));

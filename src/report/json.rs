@@ -28,16 +28,24 @@ struct Envelope<'a> {
     report: &'a Report,
 }
 
-/// Writes the report as pretty-printed JSON followed by a newline.
-pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
-    let envelope = Envelope {
+fn envelope(report: &Report) -> Envelope<'_> {
+    Envelope {
         schema: SCHEMA,
         tool: Tool {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
         report,
-    };
-    serde_json::to_writer_pretty(&mut *out, &envelope).map_err(io::Error::from)?;
+    }
+}
+
+/// Writes the report as pretty-printed JSON followed by a newline.
+pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &envelope(report)).map_err(io::Error::from)?;
     writeln!(out)
+}
+
+/// The report as the JSON value [`write`] prints.
+pub fn to_value(report: &Report) -> serde_json::Value {
+    serde_json::to_value(envelope(report)).unwrap_or_default()
 }

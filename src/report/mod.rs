@@ -4,6 +4,7 @@
 //! are already in the report), and none prints anywhere but the writer it is given.
 
 pub mod catalogue;
+pub mod diff;
 pub mod github;
 pub mod human;
 pub mod json;
