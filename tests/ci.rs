@@ -1,7 +1,9 @@
 //! The CI assets in `ci/`. The Nix post-build-hook runs under a real `nix-build` (Debian's
-//! nix-bin, single-user, as root) on fixtures/nix/post-build-hook.nix, and every shell script
-//! passes `shellcheck`. Every tool here must be installed: a missing one fails these tests
-//! with how to install it, it never skips them.
+//! nix-bin, single-user, as root) on fixtures/nix/post-build-hook.nix. The GitHub and GitLab
+//! jobs are checked against their schemas by `check-jsonschema`, their shell by `shellcheck`,
+//! and the shell that runs the audit is run with a stand-in `stowaway` for each exit code.
+//! Every tool here must be installed: a missing one fails these tests with how to install it,
+//! it never skips them.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -15,6 +17,8 @@ use serde_json::Value;
 use crate::nix::{nix, stdout_of};
 use crate::util::*;
 
+/// The version `.ci/run` installs.
+const CHECK_JSONSCHEMA: &str = "pip install check-jsonschema==0.39.0";
 const SHELLCHECK: &str = "apt-get install shellcheck";
 
 fn ci(path: &str) -> PathBuf {
@@ -303,7 +307,67 @@ fn the_hook_audits_out_paths_and_passes_stowaway_args_unglobbed() {
     assert_eq!(read_json(&report_of(&reports, &clean))["verdict"], "pass");
 }
 
-// ------------------------------------------------------------------ shell
+// ------------------------------------------------------------------ workflows
+
+/// A YAML file as JSON, read by the YAML library check-jsonschema reads it with.
+fn yaml(path: &Path) -> Value {
+    let output = tool(
+        Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import json, sys\nfrom ruamel.yaml import YAML\n\
+             print(json.dumps(YAML(typ='safe').load(open(sys.argv[1]))))",
+            )
+            .arg(path),
+        CHECK_JSONSCHEMA,
+    );
+    assert!(
+        output.status.success(),
+        "reading {} (ruamel.yaml comes with {CHECK_JSONSCHEMA}): {}",
+        path.display(),
+        text(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn check_jsonschema(schema: &str, file: &Path) -> Output {
+    tool(
+        Command::new("check-jsonschema")
+            .args(["--builtin-schema", schema])
+            .arg(file),
+        CHECK_JSONSCHEMA,
+    )
+}
+
+#[test]
+fn the_github_and_gitlab_jobs_are_valid_by_their_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    for (schema, file, broken) in [
+        (
+            "vendor.github-workflows",
+            ci("github/stowaway.yml"),
+            "on: push\njobs:\n  audit:\n    runs-on: ubuntu-latest\n    steps:\n      - run: [true]\n",
+        ),
+        (
+            "vendor.gitlab-ci",
+            ci("gitlab/stowaway.gitlab-ci.yml"),
+            "audit:\n  script: [true]\n  artifacts:\n    when: sometimes\n",
+        ),
+    ] {
+        let checked = check_jsonschema(schema, &file);
+        assert!(
+            checked.status.success(),
+            "{}: {}{}",
+            file.display(),
+            text(&checked.stdout),
+            text(&checked.stderr)
+        );
+        // The validator does reject what its schema forbids.
+        let bad = dir.path().join("broken.yml");
+        fs::write(&bad, broken).unwrap();
+        assert!(!check_jsonschema(schema, &bad).status.success(), "{schema}");
+    }
+}
 
 fn shellcheck(shell: &str, file: &Path) {
     let checked = tool(
@@ -332,6 +396,28 @@ fn shell_scripts(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
+/// The `run` of each step of the GitHub workflow, by step name.
+fn github_runs(workflow: &Value) -> Vec<(String, String)> {
+    workflow["jobs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|job| job["steps"].as_array().unwrap())
+        .filter_map(|step| {
+            let run = step["run"].as_str()?;
+            Some((step["name"].as_str()?.to_string(), run.to_string()))
+        })
+        .collect()
+}
+
+/// The shell of the GitLab job: `before_script` then `script`, as the runner runs them.
+fn gitlab_script(job: &Value, keys: &[&str]) -> String {
+    keys.iter()
+        .flat_map(|k| job[*k].as_array().unwrap())
+        .map(|line| line.as_str().unwrap().to_string() + "\n")
+        .collect()
+}
+
 #[test]
 fn every_shell_script_in_ci_passes_bash_n_and_shellcheck() {
     let mut scripts = Vec::new();
@@ -341,5 +427,121 @@ fn every_shell_script_in_ci_passes_bash_n_and_shellcheck() {
         let parsed = Command::new("bash").arg("-n").arg(script).output().unwrap();
         assert!(parsed.status.success(), "{}", text(&parsed.stderr));
         shellcheck("bash", script);
+    }
+
+    // The shell inside the YAML too (GitHub runs `shell: bash`; the GitLab job keeps to sh).
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = yaml(&ci("github/stowaway.yml"));
+    for (name, run) in github_runs(&workflow) {
+        // Expressions in a script are a way in for injected text; they go through env.
+        assert!(!run.contains("${{"), "step {name} expands an expression");
+        let file = dir.path().join("step.sh");
+        fs::write(&file, &run).unwrap();
+        shellcheck("bash", &file);
+    }
+    let gitlab = yaml(&ci("gitlab/stowaway.gitlab-ci.yml"));
+    let file = dir.path().join("job.sh");
+    fs::write(
+        &file,
+        gitlab_script(&gitlab["stowaway"], &["before_script", "script"]),
+    )
+    .unwrap();
+    shellcheck("sh", &file);
+}
+
+/// A stand-in for stowaway that exits with `$STAND_IN_STATUS`, prints which format it was
+/// asked for (nothing for exit 2: no report) and logs each call's format.
+fn stand_in(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    fs::create_dir(&bin).unwrap();
+    write_script(
+        &bin.join("stowaway"),
+        r#"format=human
+while (($#)); do
+    if [[ $1 == --format ]]; then format=$2; fi
+    shift
+done
+echo "$format" >> "$STAND_IN_LOG"
+if [[ $STAND_IN_STATUS != 2 ]]; then echo "report as $format"; fi
+exit "$STAND_IN_STATUS"
+"#,
+    );
+    bin
+}
+
+/// Runs `script` as the CI runs it (bash -eo pipefail) in a fresh directory with a `result`
+/// and the stand-in first on PATH; returns the run and the directory.
+fn run_job_script(script: &str, status: i32) -> (Run, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = stand_in(dir.path());
+    fs::create_dir(dir.path().join("result")).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let ran = run(Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("STAND_IN_STATUS", status.to_string())
+        .env("STAND_IN_LOG", dir.path().join("calls"))
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md")));
+    (ran, dir)
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn the_github_audit_step_writes_every_report_then_exits_with_stowaways_code() {
+    let workflow = yaml(&ci("github/stowaway.yml"));
+    let job = &workflow["jobs"]["closure-audit"];
+    assert_eq!(job["permissions"]["security-events"], "write");
+    let steps = job["steps"].as_array().unwrap();
+    let audit = steps.iter().position(|s| s["id"] == "audit").unwrap();
+    assert_eq!(steps[audit]["shell"], "bash");
+    let upload = steps
+        .iter()
+        .position(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@v3"))
+        })
+        .unwrap();
+    assert!(upload > audit);
+    assert_eq!(steps[upload]["with"]["sarif_file"], "stowaway.sarif");
+    // The upload runs when the audit step has failed the job.
+    let condition = steps[upload]["if"].as_str().unwrap();
+    assert!(condition.starts_with("always() && "), "{condition}");
+
+    let script = steps[audit]["run"].as_str().unwrap();
+    for status in [0, 1, 2] {
+        let (ran, dir) = run_job_script(script, status);
+        assert_eq!(ran.code, status, "{}", ran.stderr);
+        assert_eq!(read(&dir.path().join("calls")), "sarif\ngithub\nmarkdown\n");
+        assert_eq!(ran.stdout.contains("report as github"), status != 2);
+        let summary = read(&dir.path().join("summary.md"));
+        assert_eq!(summary.contains("report as markdown"), status != 2);
+        // No report, no upload: an empty file is removed.
+        let sarif = dir.path().join("stowaway.sarif");
+        assert_eq!(sarif.exists(), status != 2, "exit {status}");
+    }
+}
+
+#[test]
+fn the_gitlab_job_keeps_the_json_report_and_exits_with_stowaways_code() {
+    let pipeline = yaml(&ci("gitlab/stowaway.gitlab-ci.yml"));
+    let job = &pipeline["stowaway"];
+    assert_eq!(job["artifacts"]["when"], "always");
+    assert_eq!(job["artifacts"]["paths"][0], "stowaway.json");
+
+    let script = gitlab_script(job, &["script"]);
+    for status in [0, 1, 2] {
+        let (ran, dir) = run_job_script(&script, status);
+        assert_eq!(ran.code, status, "{}", ran.stderr);
+        assert_eq!(read(&dir.path().join("calls")), "json\nhuman\n");
+        assert_eq!(ran.stdout.contains("report as human"), status != 2);
+        assert_eq!(
+            read(&dir.path().join("stowaway.json")).contains("report as json"),
+            status != 2
+        );
     }
 }
