@@ -29,7 +29,7 @@ const AUDITED: [&str; 9] = [
 const NIX_CONFIG: &str =
     "sandbox = false\nbuild-users-group =\nsubstituters =\nexperimental-features = nix-command flakes";
 
-fn nix(program: &str) -> Command {
+pub fn nix(program: &str) -> Command {
     let mut command = Command::new(program);
     if std::env::var_os("NIX_CONFIG").is_none() {
         command.env("NIX_CONFIG", NIX_CONFIG);
@@ -37,7 +37,7 @@ fn nix(program: &str) -> Command {
     command
 }
 
-fn stdout_of(command: &mut Command) -> String {
+pub fn stdout_of(command: &mut Command) -> String {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("{command:?}: {e} (nix is required: apt-get install nix-bin)"));

@@ -2,6 +2,7 @@
 //! Nix with real toolchains, temporary trees, and, in `nix`, outputs built by Nix on the spot).
 
 mod bad_input;
+mod ci;
 mod cli;
 mod diff;
 mod elf;
