@@ -62,6 +62,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
 
+    /// Run as the builder of a Nix check derivation (nix/mkcheck.nix): closure from the
+    /// structured attrs, JSON report to $out/report.json, human report to the build log.
+    #[arg(long, conflicts_with_all = ["format", "closure_info"])]
+    pub nix_builder: bool,
+
     #[command(flatten)]
     pub audit: AuditArgs,
 }

@@ -34,6 +34,8 @@ pub struct CheckConfig {
     pub write_baseline: Option<PathBuf>,
     /// The rules, built-in and from --rules, compiled.
     pub catalogue: crate::rules::Catalogue,
+    /// Running as a Nix builder (`--nix-builder`): where the closure and the report are.
+    pub nix_build: Option<crate::nix_builder::NixBuild>,
 }
 
 /// Whether to colour what goes to stdout: on a terminal, unless `NO_COLOR` is set.
@@ -75,13 +77,22 @@ impl CheckConfig {
             bail!("--threads must be at least 1");
         }
         let color = use_color(args.audit.color);
+        let nix_build = args
+            .nix_builder
+            .then(crate::nix_builder::NixBuild::from_env)
+            .transpose()?;
+        let closure_info = match &nix_build {
+            Some(build) => Some(build.attrs.clone()),
+            None => args.audit.closure_info,
+        };
         let policy_file = crate::policy::Policy::read(args.audit.config.as_deref())?;
         let catalogue =
             crate::rules::Catalogue::load(args.audit.rules.as_deref(), policy_file.as_ref())?;
         Ok(CheckConfig {
             paths,
             store_dir,
-            closure_info: args.audit.closure_info,
+            closure_info,
+            nix_build,
             format: args.format,
             color,
             threads: args.audit.threads,

@@ -19,6 +19,7 @@ pub mod inputs;
 pub mod inspect;
 pub mod libraries;
 pub mod linkage;
+pub mod nix_builder;
 pub mod policy;
 pub mod progress;
 pub mod report;

@@ -33,6 +33,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let config = CheckConfig::from_args(args)?;
             warn(&config.catalogue.warnings);
             let report = check(&config)?;
+            if let Some(build) = &config.nix_build {
+                build.deliver(&report)?;
+                return Ok(report.exit_code() as u8);
+            }
             print(|out| {
                 report::write(out, &report, &config.catalogue, config.format, config.color)
             })?;
@@ -46,6 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     format: Format::Json,
                     baseline: None,
                     write_baseline: None,
+                    nix_builder: false,
                     audit: args.audit.clone(),
                 })?;
                 if !warned.replace(true) {

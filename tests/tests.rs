@@ -9,6 +9,7 @@ mod elf;
 mod fixtures;
 mod formats;
 mod large;
+mod mkcheck;
 mod nix;
 mod policy;
 mod rules;
