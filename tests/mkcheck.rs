@@ -131,3 +131,74 @@ fn outside_a_nix_build_the_builder_mode_says_what_it_needs() {
     assert_eq!(run.code, 2);
     assert_one_line_error(&run, "the derivation needs __structuredAttrs = true");
 }
+
+/// The flake's `lib.mkCheck`, used from another flake's `checks` by `nix flake check`.
+/// There is no nixpkgs here, so the flake's nixpkgs input follows an empty stub flake: the
+/// rest of the flake (packages built with nixpkgs) is not evaluated, `lib.mkCheck` is.
+#[test]
+fn the_flakes_lib_mkcheck_runs_in_another_flakes_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stub, flake, consumer) = (
+        dir.path().join("stub"),
+        dir.path().join("stowaway"),
+        dir.path().join("consumer"),
+    );
+    for d in [&stub, &flake, &consumer, &flake.join("nix")] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(stub.join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in ["flake.nix", "Cargo.toml", "nix/mkcheck.nix"] {
+        std::fs::copy(root.join(file), flake.join(file)).unwrap();
+    }
+    let targets = fixtures().join("nix/mkcheck.nix");
+    std::fs::write(
+        consumer.join("flake.nix"),
+        format!(
+            r#"{{
+  inputs.nixpkgs.url = "path:{stub}";
+  inputs.stowaway.url = "path:{flake}";
+  inputs.stowaway.inputs.nixpkgs.follows = "nixpkgs";
+  outputs = {{ self, nixpkgs, stowaway }}:
+    let t = import {targets} {{ stowawayBin = {bin}; }};
+    in {{
+      checks.x86_64-linux = {{
+        clean = stowaway.lib.mkCheck {{ package = t.clean; stowaway = t.stowaway; }};
+        leaky = stowaway.lib.mkCheck {{ package = t.leaky; stowaway = t.stowaway; }};
+      }};
+    }};
+}}
+"#,
+            stub = stub.display(),
+            flake = flake.display(),
+            targets = targets.display(),
+            bin = env!("CARGO_BIN_EXE_stowaway"),
+        ),
+    )
+    .unwrap();
+    let flake_check = output(nix("nix").current_dir(&consumer).args([
+        "flake",
+        "check",
+        "--impure",
+        "--keep-going",
+        "--print-build-logs",
+    ]));
+    let log = String::from_utf8_lossy(&flake_check.stderr);
+    assert!(!flake_check.status.success(), "{log}");
+    assert!(
+        log.contains("error[openssl-sysconfdir] openssl (3.0.12, output etc)"),
+        "{log}"
+    );
+    assert!(log.contains("stowaway-check-leaky-1.0.drv"), "{log}");
+    let built: Value = serde_json::from_str(&stdout_of(nix("nix").current_dir(&consumer).args([
+        "build",
+        "--impure",
+        "--no-link",
+        "--json",
+        ".#checks.x86_64-linux.clean",
+    ])))
+    .unwrap();
+    let out = built[0]["outputs"]["out"].as_str().unwrap();
+    let report = read_json(&std::path::Path::new(out).join("report.json"));
+    assert_eq!(report["verdict"], "pass");
+}
