@@ -20,6 +20,7 @@ pub mod inspect;
 pub mod libraries;
 pub mod linkage;
 pub mod nix_builder;
+pub mod outcome;
 pub mod policy;
 pub mod progress;
 pub mod report;

@@ -14,17 +14,11 @@ use stowaway::findings::Report;
 use stowaway::policy::Policy;
 use stowaway::progress::Progress;
 use stowaway::rules::Catalogue;
-use stowaway::{audit, diff, report};
+use stowaway::{audit, diff, outcome, report};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            let _ = writeln!(io::stderr(), "stowaway: {err:#}");
-            ExitCode::from(2)
-        }
-    }
+    ExitCode::from(outcome::exit_code(&mut io::stderr(), || run(cli)))
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
