@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::baseline;
+use crate::cli::Format;
 use crate::closure::cost::{self, Costs, Root};
 use crate::closure::disk::DiskStore;
 use crate::closure::nar_size::{self, nar_size};
@@ -70,6 +71,11 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         file_strings: catalogue.file_strings.as_ref(),
         store_dir,
         progress,
+        // Only the formats that place results by line pay for reading files again.
+        lines: matches!(
+            config.format,
+            Format::Sarif | Format::Github | Format::Markdown
+        ),
     };
     let outcomes = file_scan::scan_all(&tools, &targets);
     let gathered = gather(&targets, &outcomes);

@@ -196,6 +196,8 @@ pub struct Tools<'a> {
     pub file_strings: Option<&'a StringSearch>,
     pub store_dir: &'a str,
     pub progress: &'a Progress,
+    /// Find the line of every kept hit (a second read of files with hits, up to the last).
+    pub lines: bool,
 }
 
 /// Walks every target and scans what it finds.
@@ -300,11 +302,13 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         .iter()
         .flat_map(|(_, _, hits, _)| hits.iter().map(|h| h.offset))
         .collect();
-    match line_numbers(&opened.file, outcome.bytes, &offsets) {
-        Ok(lines) => outcome.lines = lines,
-        Err(err) => {
-            outcome.error = Some(format!("read failed: {}", io_message(Some(&err), "")));
-            return;
+    if tools.lines {
+        match line_numbers(&opened.file, outcome.bytes, &offsets) {
+            Ok(lines) => outcome.lines = lines,
+            Err(err) => {
+                outcome.error = Some(format!("read failed: {}", io_message(Some(&err), "")));
+                return;
+            }
         }
     }
     if sink.found.overflow {
