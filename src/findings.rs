@@ -296,6 +296,14 @@ impl Report {
         }
     }
 
+    /// How many findings have `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
     /// The findings that make the verdict fail.
     pub fn failing(&self) -> impl Iterator<Item = &Finding> {
         self.findings

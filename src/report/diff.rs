@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::DiffFormat;
 use crate::diff::{Diff, SideFinding, SCHEMA};
-use crate::report::human::{human_bytes, plural};
+use crate::report::human::{human_bytes, plural, Painter, BOLD, GREEN, RED};
 
 /// Writes the diff in `format`.
 pub fn write(out: &mut dyn Write, diff: &Diff, format: DiffFormat, color: bool) -> io::Result<()> {
@@ -34,13 +34,8 @@ pub fn write(out: &mut dyn Write, diff: &Diff, format: DiffFormat, color: bool) 
 }
 
 fn write_human(out: &mut dyn Write, diff: &Diff, color: bool) -> io::Result<()> {
-    let paint = |style: &str, text: &str| {
-        if color {
-            format!("{style}{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    };
+    let p = Painter { color };
+    let alarm = format!("{BOLD}{RED}");
     let size = |bytes: Option<u64>| bytes.map_or_else(|| "unknown".to_string(), human_bytes);
     let (old, new) = (&diff.old.summary, &diff.new.summary);
     let delta = match diff.closure_delta {
@@ -97,7 +92,7 @@ fn write_human(out: &mut dyn Write, diff: &Diff, color: bool) -> io::Result<()> 
             writeln!(
                 out,
                 "{}: the {name} audit is incomplete (some files could not be read)",
-                paint("\x1b[1;31m", "INCOMPLETE")
+                p.paint(&alarm, "INCOMPLETE")
             )?;
         }
     }
@@ -105,14 +100,14 @@ fn write_human(out: &mut dyn Write, diff: &Diff, color: bool) -> io::Result<()> 
         writeln!(
             out,
             "{}: {} failing the policy",
-            paint("\x1b[1;31m", "NEW FAILURES"),
+            p.paint(&alarm, "NEW FAILURES"),
             plural(diff.new_failing, "new finding")
         )
     } else {
         writeln!(
             out,
             "{}: nothing new fails the policy",
-            paint("\x1b[1;32m", "OK")
+            p.paint(&format!("{BOLD}{GREEN}"), "OK")
         )
     }
 }

@@ -8,20 +8,21 @@ use std::io::{self, Write};
 
 use crate::findings::{Evidence, Finding, Report, Severity, SizeSource, Verdict};
 
-const RED: &str = "\x1b[31m";
+pub(super) const RED: &str = "\x1b[31m";
 const YELLOW: &str = "\x1b[33m";
 const BLUE: &str = "\x1b[34m";
-const GREEN: &str = "\x1b[32m";
-const BOLD: &str = "\x1b[1m";
+pub(super) const GREEN: &str = "\x1b[32m";
+pub(super) const BOLD: &str = "\x1b[1m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
-struct Painter {
-    color: bool,
+/// Adds terminal styles to text, or not, as the caller decided.
+pub(super) struct Painter {
+    pub(super) color: bool,
 }
 
 impl Painter {
-    fn paint(&self, style: &str, text: &str) -> String {
+    pub(super) fn paint(&self, style: &str, text: &str) -> String {
         if self.color {
             format!("{style}{text}{RESET}")
         } else {
@@ -234,14 +235,10 @@ fn source_name(source: SizeSource) -> &'static str {
 pub fn write_totals(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
     let p = &Painter { color };
     let s = &report.summary;
-    let count = |severity: Severity| {
-        report
-            .findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
-    };
-    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    let (errors, warnings) = (
+        report.count(Severity::Error),
+        report.count(Severity::Warning),
+    );
     writeln!(
         out,
         "scanned {} ({}); {} referenced",

@@ -15,13 +15,6 @@ use crate::report::subject;
 /// Writes the report.
 pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     let s = &report.summary;
-    let count = |severity| {
-        report
-            .findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
-    };
     let verdict = match (report.complete, report.verdict) {
         (false, _) => "❌ INCOMPLETE (some files could not be read)",
         (true, Verdict::Fail) => "❌ FAIL",
@@ -30,7 +23,7 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     writeln!(out, "## stowaway: {verdict}")?;
     writeln!(out)?;
     let closure = match (s.closure_bytes, s.closure_bytes_without_failing) {
-        (Some(whole), Some(without)) if count(Severity::Error) > 0 => format!(
+        (Some(whole), Some(without)) if report.count(Severity::Error) > 0 => format!(
             "closure **{}**, {} without the failing references",
             human_bytes(whole),
             human_bytes(without)
@@ -41,8 +34,8 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     let mut facts = vec![
         format!(
             "{} failing, {}",
-            count(Severity::Error),
-            plural(count(Severity::Warning) as u64, "warning")
+            report.count(Severity::Error),
+            plural(report.count(Severity::Warning) as u64, "warning")
         ),
         closure,
         format!("{} referenced", plural(s.references, "store path")),
