@@ -1,7 +1,8 @@
 //! Helpers: run the binary with a deadline, parse its JSON, find the fixtures.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -50,6 +51,8 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The peak resident memory of the process as last seen while it ran (VmHWM), in KiB.
+    pub max_rss_kib: u64,
 }
 
 impl Run {
@@ -63,35 +66,65 @@ impl Run {
     }
 }
 
-/// Runs `command` to completion, killing it (and failing) past the deadline.
+/// Runs `command` to completion, killing it (and failing) past the deadline. Its output is
+/// drained while it runs, so a large report cannot block it on a full pipe, and its peak
+/// memory is sampled every few milliseconds. (`wait4`'s maxrss would not do: it keeps the
+/// memory of the test process the child was forked from.)
 pub fn run(command: &mut Command) -> Run {
+    run_while(command, |_| {})
+}
+
+/// [`run`], calling `meanwhile` with the process id once it has started: how a test changes
+/// the audited files under a running audit.
+// The child is reaped by `waitpid` below, which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+pub fn run_while(command: &mut Command, meanwhile: impl FnOnce(u32) + Send) -> Run {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn stowaway");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).expect("read output");
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let pid = child.id() as libc::pid_t;
     let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
+    let mut peak_kib = 0;
+    let status = std::thread::scope(|scope| {
+        scope.spawn(move || meanwhile(pid as u32));
+        loop {
+            peak_kib = peak_kib.max(high_water_kib(pid));
+            let mut status = 0;
+            // SAFETY: `status` outlives the call.
+            let waited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            assert!(waited >= 0, "waitpid: {}", std::io::Error::last_os_error());
+            if waited == pid {
+                break status;
+            }
+            if started.elapsed() > DEADLINE {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("stowaway did not finish within {DEADLINE:?}: {command:?}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            panic!("stowaway did not finish within {DEADLINE:?}: {command:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = child.wait_with_output().expect("collect output");
+    });
+    assert!(
+        libc::WIFEXITED(status),
+        "killed by signal {}: {command:?}",
+        libc::WTERMSIG(status)
+    );
     let run = Run {
-        code: status
-            .code()
-            .unwrap_or_else(|| panic!("killed by a signal: {status:?}")),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        code: libc::WEXITSTATUS(status),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+        max_rss_kib: peak_kib,
     };
     assert!(
         !run.stderr.contains("panicked"),
@@ -99,6 +132,17 @@ pub fn run(command: &mut Command) -> Run {
         run.stderr
     );
     run
+}
+
+/// The high-water mark of the resident memory of process `pid` (VmHWM of its current
+/// program), in KiB; 0 once it has exited.
+fn high_water_kib(pid: libc::pid_t) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// `stowaway check ARGS… --format json`.
