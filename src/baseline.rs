@@ -87,14 +87,19 @@ pub fn write(file: &Path, findings: &[Finding]) -> Result<()> {
 
 /// Reads a baseline file.
 pub fn read(file: &Path) -> Result<Vec<Entry>> {
-    let text = std::fs::read(file).with_context(|| format!("baseline {}", file.display()))?;
-    let parsed: BaselineFile = serde_json::from_slice(&text)
+    let name = crate::escape::escape_path(file);
+    let text = std::fs::read(file).with_context(|| format!("baseline {name}"))?;
+    parse(&name, &text)
+}
+
+/// The entries of a baseline's bytes; `name` says where they came from in errors.
+pub fn parse(name: &str, text: &[u8]) -> Result<Vec<Entry>> {
+    let parsed: BaselineFile = serde_json::from_slice(text)
         .map_err(|e| anyhow!("{e}"))
-        .with_context(|| format!("baseline {}", file.display()))?;
+        .with_context(|| format!("baseline {name}"))?;
     if parsed.schema != SCHEMA {
         bail!(
-            "baseline {}: schema {:?}, expected {SCHEMA:?}",
-            file.display(),
+            "baseline {name}: schema {:?}, expected {SCHEMA:?}",
             parsed.schema
         );
     }

@@ -1,0 +1,33 @@
+//! Arbitrary bytes as the files stowaway reads back: two saved reports for `stowaway diff`
+//! (split at the first NUL byte) and a baseline. Each is read or refused, never a panic; two
+//! reports that are read compare and render in both diff formats; and any bytes escaped for
+//! display unescape to themselves.
+
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+use stowaway::cli::DiffFormat;
+use stowaway::escape::{escape_bytes, unescape};
+
+fuzz_target!(|data: &[u8]| {
+    let (old, new) = match data.iter().position(|&b| b == 0) {
+        Some(cut) => (&data[..cut], &data[cut + 1..]),
+        None => (data, data),
+    };
+    let path = Path::new("fuzz.json");
+    let sides = (
+        stowaway::diff::read_report(path, old),
+        stowaway::diff::read_report(path, new),
+    );
+    if let (Ok(old), Ok(new)) = sides {
+        let diff = stowaway::diff::compare(old, new);
+        for format in [DiffFormat::Human, DiffFormat::Json] {
+            stowaway::report::diff::write(&mut Vec::new(), &diff, format, true)
+                .expect("writing to memory cannot fail");
+        }
+    }
+    let _ = stowaway::baseline::parse("fuzz.json", data);
+    assert_eq!(unescape(&escape_bytes(data)), data);
+});
