@@ -22,6 +22,7 @@ use crate::findings::{
 };
 use crate::inputs::{self, Target};
 use crate::libraries::Signatures;
+use crate::limits::{Limit, Reached};
 use crate::linkage;
 use crate::policy::Policy;
 use crate::progress::Progress;
@@ -76,6 +77,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
             config.format,
             Format::Sarif | Format::Github | Format::Markdown
         ),
+        limits: config.limits,
     };
     let outcomes = file_scan::scan_all(&tools, &targets);
     let gathered = gather(&targets, &outcomes);
@@ -125,13 +127,8 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .zip(root.as_ref())
         .map(|(g, r)| cost::costs(g, r));
     price(&mut findings, graph.as_ref(), costs.as_ref());
-    findings.extend(linkage::analyse(
-        catalogue,
-        &tools,
-        &targets,
-        &outcomes,
-        config.expect_static,
-    ));
+    let linkage = linkage::analyse(catalogue, &tools, &targets, &outcomes, config.expect_static);
+    findings.extend(linkage.findings);
     judge(&config.policy, &mut findings, &self_hashes);
     if let Some(file) = &config.write_baseline {
         baseline::write(file, &findings)?;
@@ -163,7 +160,21 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     };
     sort(&mut findings);
     let closure = (closure_bytes, without_failing);
-    let mut report = report(&targets, &outcomes, findings, closure);
+    // Every limit reached, by the paths that reached it.
+    let limit_hits = outcomes
+        .iter()
+        .flat_map(|o| {
+            let path = targets[o.target].path_of(&o.rel);
+            o.limits.iter().map(move |&limit| (limit, path.clone()))
+        })
+        .chain(
+            linkage
+                .cut
+                .into_iter()
+                .map(|exe| (Limit::MaxImageObjects, exe)),
+        );
+    let limits = Reached::collect(&config.limits, limit_hits);
+    let mut report = report(&targets, &outcomes, findings, closure, limits);
     report.baseline = applied;
     Ok(report)
 }
@@ -210,6 +221,7 @@ fn report(
     outcomes: &[Outcome],
     findings: Vec<Finding>,
     closure: (Option<u64>, Option<u64>),
+    limits: Vec<Reached>,
 ) -> Report {
     let target = |o: &Outcome| targets[o.target].given.clone();
     let mut errors: Vec<AuditError> = outcomes
@@ -270,7 +282,8 @@ fn report(
             .filter(|f| f.size.is_some_and(|s| s.source == SizeSource::Unknown))
             .count() as u64,
     };
-    let verdict = if errors.is_empty() && findings.iter().all(|f| f.severity != Severity::Error) {
+    let complete = errors.is_empty() && limits.iter().all(|l| !l.incomplete);
+    let verdict = if complete && findings.iter().all(|f| f.severity != Severity::Error) {
         Verdict::Pass
     } else {
         Verdict::Fail
@@ -278,9 +291,10 @@ fn report(
     Report {
         targets: targets.iter().map(|t| t.given.clone()).collect(),
         verdict,
-        complete: errors.is_empty(),
+        complete,
         findings,
         errors,
+        limits,
         skipped,
         binaries,
         unparseable,

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::limits::{ByteSize, Limits};
+
 /// A closure auditor for static binaries: finds every Nix store path that a build output
 /// still references, says whose it is and where it sits, and what it costs.
 #[derive(Debug, Parser)]
@@ -125,6 +127,49 @@ pub struct AuditArgs {
     /// Worker threads [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The resource limits (see `crate::limits`): each one reached is reported, and one that may
+/// hide a finding makes the audit incomplete.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Limits (each one reached is reported)")]
+pub struct LimitArgs {
+    /// Larger files are byte-scanned but not parsed as ELF or archives (the audit is
+    /// incomplete).
+    #[arg(long, value_name = "SIZE", default_value_t = ByteSize(Limits::default().max_elf_size))]
+    pub max_elf_size: ByteSize,
+
+    /// Directories this many levels below a target are not walked (the audit is incomplete).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    pub max_depth: usize,
+
+    /// Places listed per store path per file; the rest are counted.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_locations)]
+    pub max_locations: usize,
+
+    /// Distinct store paths recorded per file (past it the audit is incomplete).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_paths_per_file)]
+    pub max_paths_per_file: usize,
+
+    /// Objects followed in one executable's process image, itself and the libraries it needs
+    /// (past it the audit is incomplete).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_image_objects)]
+    pub max_image_objects: usize,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_elf_size: self.max_elf_size.0,
+            max_depth: self.max_depth,
+            max_locations: self.max_locations,
+            max_paths_per_file: self.max_paths_per_file,
+            max_image_objects: self.max_image_objects,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

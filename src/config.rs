@@ -26,6 +26,7 @@ pub struct CheckConfig {
     pub format: Format,
     pub color: bool,
     pub threads: Option<usize>,
+    pub limits: crate::limits::Limits,
     /// Every executable must be static (`not-static` otherwise).
     pub expect_static: bool,
     /// Findings accepted from an earlier run.
@@ -96,6 +97,7 @@ impl CheckConfig {
             format: args.format,
             color,
             threads: args.audit.threads,
+            limits: args.audit.limits.limits(),
             expect_static: args.audit.r#static,
             baseline: args
                 .baseline

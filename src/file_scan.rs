@@ -23,60 +23,75 @@ use crate::closure::nar_size::{entry_bytes, NarNode};
 use crate::findings::Rule;
 use crate::inputs::{self, io_message, Entry, EntryKind, Target};
 use crate::inspect::elf::ElfFacts;
-use crate::inspect::{sniff, Parsed, Place, Prefixed};
+use crate::inspect::{sniff, Format, Parsed, Place, Prefixed};
 use crate::libraries::{Area, Found, Identity, Signatures};
+use crate::limits::{Limit, Limits};
 use crate::progress::Progress;
 use crate::rules::StringSearch;
 use crate::scan::{Hit, ScanBuffer, ScanSink, Scanner};
 use crate::store_path::is_nuked_hash;
 
-/// Locations kept per referenced path in one file; further occurrences are only counted.
-pub const MAX_LOCATIONS_PER_FILE: usize = 16;
-/// Distinct store paths recorded per file; past this the file is reported as cut short.
-pub const MAX_PATHS_PER_FILE: usize = 4096;
 /// Files larger than this are split into ranges that workers scan in parallel, so one big
 /// file does not leave the other cores idle.
 const SPLIT_ABOVE: u64 = 16 << 20;
 /// The length of each such range.
 const RANGE_LEN: u64 = 8 << 20;
 
-/// The hits of one file, within the per-file caps, by (rule, hash).
+/// The hits of one file by (rule, hash), within the limits on locations per path and paths
+/// per file.
 #[derive(Debug, Default)]
 pub struct Recorder {
     hits: BTreeMap<(Rule, String), (Vec<Hit>, u64)>,
-    /// More than [`MAX_PATHS_PER_FILE`] distinct paths were seen.
+    /// More distinct paths were seen than `max_paths_per_file`.
     overflow: bool,
 }
 
 impl Recorder {
-    /// Keeps a hit, or counts it past the caps.
-    fn record(&mut self, rule: Rule, hit: Hit) {
+    /// Keeps a hit, or counts it past the limits.
+    fn record(&mut self, rule: Rule, hit: Hit, limits: &Limits) {
         let key = (rule, hit.hash.clone());
-        self.add(key, std::iter::once(hit), 0);
+        self.add(key, std::iter::once(hit), 0, limits);
     }
 
     /// Appends the hits of the range that follows this one.
-    fn merge(&mut self, later: Recorder) {
+    fn merge(&mut self, later: Recorder, limits: &Limits) {
         self.overflow |= later.overflow;
         for (key, (hits, more)) in later.hits {
-            self.add(key, hits.into_iter(), more);
+            self.add(key, hits.into_iter(), more, limits);
         }
     }
 
-    fn add(&mut self, key: (Rule, String), hits: impl Iterator<Item = Hit>, more: u64) {
-        if !self.hits.contains_key(&key) && self.hits.len() >= MAX_PATHS_PER_FILE {
+    fn add(
+        &mut self,
+        key: (Rule, String),
+        hits: impl Iterator<Item = Hit>,
+        more: u64,
+        limits: &Limits,
+    ) {
+        if !self.hits.contains_key(&key) && self.hits.len() >= limits.max_paths_per_file {
             self.overflow = true;
             return;
         }
         let (kept, counted) = self.hits.entry(key).or_default();
         *counted += more;
         for hit in hits {
-            if kept.len() < MAX_LOCATIONS_PER_FILE {
+            if kept.len() < limits.max_locations {
                 kept.push(hit);
             } else {
                 *counted += 1;
             }
         }
+    }
+
+    /// The limits these hits reached.
+    fn limits_reached(&self) -> impl Iterator<Item = Limit> {
+        let paths = self.overflow.then_some(Limit::MaxPathsPerFile);
+        let locations = self
+            .hits
+            .values()
+            .any(|(_, more)| *more > 0)
+            .then_some(Limit::MaxLocations);
+        paths.into_iter().chain(locations)
     }
 
     /// Each (rule, hash) with the hits kept, in offset order, and how many more there were.
@@ -101,6 +116,8 @@ pub struct Outcome {
     pub read: bool,
     /// Why it could not be read (or was cut short).
     pub error: Option<String>,
+    /// The limits it reached.
+    pub limits: Vec<Limit>,
     /// The kind of a FIFO, socket or device, which is never opened.
     pub skipped: Option<&'static str>,
     /// The executable bit (a NAR records it).
@@ -131,6 +148,7 @@ struct FileSink<'a> {
     file_strings: Option<&'a StringSearch>,
     rule_strings: BTreeSet<usize>,
     progress: &'a Progress,
+    limits: Limits,
     found: Recorder,
     strings: Found,
     /// File ranges searched for library strings (string tables and data of an ELF file).
@@ -147,6 +165,7 @@ impl<'a> FileSink<'a> {
             file_strings: tools.file_strings,
             rule_strings: BTreeSet::new(),
             progress: tools.progress,
+            limits: tools.limits,
             found: Recorder::default(),
             strings: Found::default(),
             ranges: Vec::new(),
@@ -158,7 +177,7 @@ impl<'a> FileSink<'a> {
 
 impl ScanSink for FileSink<'_> {
     fn hit(&mut self, hit: Hit) {
-        self.found.record(content_rule(&hit), hit);
+        self.found.record(content_rule(&hit), hit, &self.limits);
     }
 
     fn region(&mut self, buf: &[u8], owned: Range<usize>, base: u64) {
@@ -198,11 +217,12 @@ pub struct Tools<'a> {
     pub progress: &'a Progress,
     /// Find the line of every kept hit (a second read of files with hits, up to the last).
     pub lines: bool,
+    pub limits: Limits,
 }
 
 /// Walks every target and scans what it finds.
 pub fn scan_all(tools: &Tools, targets: &[Target]) -> Vec<Outcome> {
-    let outcomes = inputs::walk(targets)
+    let outcomes = inputs::walk(targets, tools.limits.max_depth)
         .par_bridge()
         .map_init(ScanBuffer::default, |buffer, entry| {
             scan_entry(tools, entry, buffer)
@@ -230,6 +250,10 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
     }
     match entry.kind {
         EntryKind::Directory => outcome.nar_bytes = nar(NarNode::Directory),
+        EntryKind::TooDeep => {
+            outcome.nar_bytes = nar(NarNode::Directory);
+            outcome.limits.push(Limit::MaxDepth);
+        }
         EntryKind::Special(kind) => outcome.skipped = Some(kind),
         EntryKind::Error(message) => outcome.error = Some(message),
         EntryKind::Symlink(link) => {
@@ -246,7 +270,7 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
                     let excerpt = format!("{} -> {}", outcome.rel, hit.excerpt);
                     outcome
                         .found
-                        .record(Rule::StoreSymlink, Hit { excerpt, ..hit });
+                        .record(Rule::StoreSymlink, Hit { excerpt, ..hit }, &tools.limits);
                 }
             }
         }
@@ -261,6 +285,7 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
             outcome.path = Some(path);
         }
     }
+    outcome.limits.extend(outcome.found.limits_reached());
     outcome
 }
 
@@ -273,30 +298,47 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
             return;
         }
         Err(err) => {
-            outcome.error = Some(io_message(Some(&err), ""));
+            outcome.error = Some(inputs::unreadable(&err));
             return;
         }
     };
     outcome.executable = opened.executable;
+    // Past the limit a binary is only byte-scanned: its structure is never read.
+    let parse = opened.size <= tools.limits.max_elf_size;
     let mut sink = FileSink::new(tools);
-    let result = if opened.size <= SPLIT_ABOVE {
+    let result = if !parse {
+        match format_of(&opened.file) {
+            Ok(Format::Other) => {}
+            Ok(_) => outcome.limits.push(Limit::MaxElfSize),
+            Err(err) => {
+                outcome.error = Some(format!("read failed: {}", io_message(&err)));
+                return;
+            }
+        }
+        scan_ranges(tools, &opened.file, opened.size, None, &mut sink)
+    } else if opened.size <= SPLIT_ABOVE {
         sink.reader = Some((&opened.file, opened.size));
         tools
             .scanner
             .scan_file_range(&opened.file, opened.size, 0..opened.size, buffer, &mut sink)
     } else {
-        scan_ranges(tools, &opened.file, opened.size, &mut sink)
+        match format_of(&opened.file) {
+            Ok(format) => scan_ranges(tools, &opened.file, opened.size, Some(format), &mut sink),
+            Err(err) => Err(err),
+        }
     };
     match result {
-        Ok(bytes) => {
-            outcome.bytes = bytes;
-            outcome.read = true;
-        }
+        Ok(bytes) => outcome.bytes = bytes,
         Err(err) => {
-            outcome.error = Some(format!("read failed: {}", io_message(Some(&err), "")));
+            outcome.error = Some(format!("read failed: {}", io_message(&err)));
             return;
         }
     }
+    if let Err(change) = opened.unchanged(outcome.bytes) {
+        outcome.error = Some(change);
+        return;
+    }
+    outcome.read = true;
     let offsets: BTreeSet<u64> = sink
         .found
         .iter()
@@ -306,15 +348,10 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         match line_numbers(&opened.file, outcome.bytes, &offsets) {
             Ok(lines) => outcome.lines = lines,
             Err(err) => {
-                outcome.error = Some(format!("read failed: {}", io_message(Some(&err), "")));
+                outcome.error = Some(format!("read failed: {}", io_message(&err)));
                 return;
             }
         }
-    }
-    if sink.found.overflow {
-        outcome.error = Some(format!(
-            "more than {MAX_PATHS_PER_FILE} distinct store paths; only the first are reported"
-        ));
     }
     outcome.file_kind = "other";
     match sink.parsed.take().unwrap_or(Ok(Parsed::Other)) {
@@ -371,11 +408,23 @@ fn content_rule(hit: &Hit) -> Rule {
     }
 }
 
-/// Scans a large file as ranges in parallel and merges what they found in file order.
-fn scan_ranges(tools: &Tools, file: &File, size: u64, sink: &mut FileSink) -> io::Result<u64> {
+/// What a file's first bytes say it is.
+fn format_of(file: &File) -> io::Result<Format> {
     let mut magic = [0u8; 8];
     let peeked = file.read_at(&mut magic, 0)?;
-    let parsed = Parsed::read(file, size, sniff(&magic[..peeked]));
+    Ok(sniff(&magic[..peeked]))
+}
+
+/// Scans a file as ranges in parallel and merges what they found in file order. Its
+/// structure is read first, as `format` says it is; `None` scans its bytes alone.
+fn scan_ranges(
+    tools: &Tools,
+    file: &File,
+    size: u64,
+    format: Option<Format>,
+    sink: &mut FileSink,
+) -> io::Result<u64> {
+    let parsed = Parsed::read(file, size, format.unwrap_or(Format::Other));
     let ranges = parsed
         .as_ref()
         .map(|p| p.string_ranges(size))
@@ -397,7 +446,7 @@ fn scan_ranges(tools: &Tools, file: &File, size: u64, sink: &mut FileSink) -> io
     let mut bytes = 0;
     for (part, result) in parts {
         bytes += result?;
-        sink.found.merge(part.found);
+        sink.found.merge(part.found, &tools.limits);
         sink.strings.merge(part.strings);
         sink.rule_strings.extend(part.rule_strings);
     }

@@ -276,6 +276,8 @@ pub struct Report {
     pub complete: bool,
     pub findings: Vec<Finding>,
     pub errors: Vec<AuditError>,
+    /// The limits reached (see [`crate::limits`]).
+    pub limits: Vec<crate::limits::Reached>,
     pub skipped: Vec<Skipped>,
     /// Every ELF file: its linkage facts and the libraries it contains.
     pub binaries: Vec<Binary>,
@@ -294,6 +296,23 @@ impl Report {
             (true, Verdict::Fail) => 1,
             (true, Verdict::Pass) => 0,
         }
+    }
+
+    /// Why the audit is incomplete, as one phrase ("2 paths could not be read; --max-depth
+    /// 256 was reached"); `None` when it is complete.
+    pub fn incompleteness(&self) -> Option<String> {
+        let unread = match self.errors.len() {
+            0 => None,
+            1 => Some("1 path could not be read".to_string()),
+            n => Some(format!("{n} paths could not be read")),
+        };
+        let limits = self
+            .limits
+            .iter()
+            .filter(|l| l.incomplete)
+            .map(|l| format!("{} was reached", l.setting()));
+        let reasons: Vec<String> = unread.into_iter().chain(limits).collect();
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 
     /// How many findings have `severity`.

@@ -12,6 +12,7 @@ use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 
@@ -50,6 +51,8 @@ pub enum EntryKind {
     /// A symbolic link and its target (never followed).
     Symlink(PathBuf),
     Directory,
+    /// A directory at the deepest level walked, with entries that were not walked.
+    TooDeep,
     /// A FIFO, socket or device: never opened.
     Special(&'static str),
     /// It could not be listed or read.
@@ -96,14 +99,17 @@ pub fn store_path_of(path: &Path, store: &Path) -> Option<StorePath> {
     StorePath::new(hash, name).ok()
 }
 
-/// Every entry of every target, as the walk finds it (the consumer may run in parallel).
-pub fn walk(targets: &[Target]) -> impl Iterator<Item = Entry> + Send + '_ {
-    targets.iter().enumerate().flat_map(|(index, target)| {
+/// Every entry of every target down to `max_depth` levels below it, in name order so that runs
+/// repeat, as the walk finds it (lazily: the consumer may run in parallel).
+pub fn walk(targets: &[Target], max_depth: usize) -> impl Iterator<Item = Entry> + Send + '_ {
+    targets.iter().enumerate().flat_map(move |(index, target)| {
         walkdir::WalkDir::new(&target.root)
             .follow_links(false)
+            .max_depth(max_depth)
+            .sort_by_file_name()
             .into_iter()
             .map(move |item| match item {
-                Ok(entry) => classify(index, target, entry),
+                Ok(entry) => classify(index, target, entry, max_depth),
                 Err(err) => Entry {
                     target: index,
                     rel: err
@@ -113,7 +119,10 @@ pub fn walk(targets: &[Target]) -> impl Iterator<Item = Entry> + Send + '_ {
                         .path()
                         .and_then(Path::file_name)
                         .map(OsStr::to_os_string),
-                    kind: EntryKind::Error(io_message(err.io_error(), &err.to_string())),
+                    kind: EntryKind::Error(match err.io_error() {
+                        Some(io) => unreadable(io),
+                        None => err.to_string(),
+                    }),
                 },
             })
     })
@@ -131,7 +140,7 @@ impl Target {
     }
 }
 
-fn classify(index: usize, target: &Target, entry: walkdir::DirEntry) -> Entry {
+fn classify(index: usize, target: &Target, entry: walkdir::DirEntry, max_depth: usize) -> Entry {
     let root = entry.depth() == 0;
     let rel = if root && !target.is_dir {
         let name = target
@@ -145,12 +154,14 @@ fn classify(index: usize, target: &Target, entry: walkdir::DirEntry) -> Entry {
     };
     let name = (!root).then(|| entry.file_name().to_os_string());
     let kind = entry.file_type();
-    let kind = if kind.is_dir() {
+    let kind = if kind.is_dir() && entry.depth() == max_depth && !is_empty_dir(entry.path()) {
+        EntryKind::TooDeep
+    } else if kind.is_dir() {
         EntryKind::Directory
     } else if kind.is_symlink() {
         match fs::read_link(entry.path()) {
             Ok(link) => EntryKind::Symlink(link),
-            Err(err) => EntryKind::Error(io_message(Some(&err), "")),
+            Err(err) => EntryKind::Error(unreadable(&err)),
         }
     } else if kind.is_file() {
         EntryKind::File(entry.into_path())
@@ -163,6 +174,11 @@ fn classify(index: usize, target: &Target, entry: walkdir::DirEntry) -> Entry {
         name,
         kind,
     }
+}
+
+/// Whether a directory has no entries; one that cannot be listed counts as not empty.
+fn is_empty_dir(path: &Path) -> bool {
+    fs::read_dir(path).is_ok_and(|mut entries| entries.next().is_none())
 }
 
 fn relative(target: &Target, path: &Path) -> String {
@@ -180,6 +196,28 @@ pub struct Opened {
     /// The size at open time: nothing past it is read, so a growing file cannot stall us.
     pub size: u64,
     pub executable: bool,
+    /// The modification time at open time.
+    modified: Option<SystemTime>,
+}
+
+impl Opened {
+    /// Fails unless `read` bytes were read and the file is still as it was when opened: what
+    /// was scanned is then exactly the file, not a mix of two versions of it.
+    pub fn unchanged(&self, read: u64) -> Result<(), String> {
+        let now = self.file.metadata().map_err(|e| io_message(&e))?;
+        let changed = if read < self.size {
+            format!("it shrank from {} to {read} bytes", self.size)
+        } else if now.len() != self.size {
+            format!("its size went from {} to {} bytes", self.size, now.len())
+        } else if now.modified().ok() != self.modified {
+            "it was modified".to_string()
+        } else {
+            return Ok(());
+        };
+        Err(format!(
+            "changed while it was read ({changed}); audit a finished build"
+        ))
+    }
 }
 
 /// Opens a regular file for reading without following a symlink or blocking on a FIFO;
@@ -193,6 +231,7 @@ pub fn open_regular(path: &Path) -> io::Result<Option<Opened>> {
     Ok(meta.is_file().then(|| Opened {
         size: meta.len(),
         executable: meta.permissions().mode() & 0o100 != 0,
+        modified: meta.modified().ok(),
         file,
     }))
 }
@@ -212,11 +251,18 @@ fn special_kind(kind: fs::FileType) -> &'static str {
     }
 }
 
+/// Why an entry the walk listed could not be read: one that is gone was removed during the
+/// audit.
+pub fn unreadable(err: &io::Error) -> String {
+    if err.kind() == io::ErrorKind::NotFound {
+        "disappeared during the audit; audit a finished build".to_string()
+    } else {
+        io_message(err)
+    }
+}
+
 /// The one-line text of an I/O error, without Rust's "(os error N)" suffix.
-pub fn io_message(err: Option<&io::Error>, fallback: &str) -> String {
-    let Some(err) = err else {
-        return fallback.to_string();
-    };
+pub fn io_message(err: &io::Error) -> String {
     let text = err.to_string();
     match text.find(" (os error") {
         Some(cut) => text[..cut].to_lowercase(),

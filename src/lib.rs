@@ -18,6 +18,7 @@ pub mod findings;
 pub mod inputs;
 pub mod inspect;
 pub mod libraries;
+pub mod limits;
 pub mod linkage;
 pub mod nix_builder;
 pub mod outcome;

@@ -19,15 +19,20 @@ use crate::inputs::Target;
 use crate::rules::Catalogue;
 use crate::scan::ScanBuffer;
 
-/// Needed libraries followed from one executable at most.
-const MAX_IMAGE_OBJECTS: usize = 4096;
-
 /// An object of a process image: a file of the tree, a file outside it, or a name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Object {
     InTree(usize),
     OnDisk(PathBuf),
     Unresolved(String),
+}
+
+/// What the linkage analysis found.
+pub struct Linkage {
+    pub findings: Vec<Finding>,
+    /// The executables (as the report names them) whose process image had more objects
+    /// than `max_image_objects`: the rest were not followed.
+    pub cut: Vec<String>,
 }
 
 /// Finds every linkage fault of the audited executables.
@@ -37,7 +42,7 @@ pub fn analyse(
     targets: &[Target],
     outcomes: &[Outcome],
     expect_static: bool,
-) -> Vec<Finding> {
+) -> Linkage {
     let mut resolver = Resolver::new(tools, outcomes);
     let executables: Vec<usize> = (0..outcomes.len())
         .filter(|&i| {
@@ -47,7 +52,7 @@ pub fn analyse(
                 .is_some_and(|e| e.kind.is_executable())
         })
         .collect();
-    let mut findings = Vec::new();
+    let (mut findings, mut cut) = (Vec::new(), Vec::new());
     for exe in executables {
         let outcome = &outcomes[exe];
         let target = &targets[outcome.target];
@@ -58,10 +63,13 @@ pub fn analyse(
                 findings.push(not_static(catalogue, facts, location.clone()));
             }
         }
-        let copies = resolver.copies(exe);
+        let (copies, complete) = resolver.copies(exe);
+        if !complete {
+            cut.push(location.path.clone());
+        }
         findings.extend(duplicates(catalogue, tools, &copies, &location));
     }
-    findings
+    Linkage { findings, cut }
 }
 
 fn not_static(
@@ -275,8 +283,11 @@ impl<'a> Resolver<'a> {
         Object::OnDisk(path)
     }
 
-    /// Every copy of every known library in the image of executable `exe`.
-    fn copies(&mut self, exe: usize) -> Vec<Evidence> {
+    /// Every copy of every known library in the image of executable `exe`, and whether
+    /// the whole image was followed (false past `max_image_objects`).
+    fn copies(&mut self, exe: usize) -> (Vec<Evidence>, bool) {
+        let max_objects = self.tools.limits.max_image_objects;
+        let mut complete = true;
         let mut copies = BTreeSet::new();
         let mut seen = BTreeSet::from([Object::InTree(exe)]);
         // Each object with the chain of needed names that led to it (the last is its own).
@@ -344,17 +355,20 @@ impl<'a> Resolver<'a> {
                 });
             }
             for name in needed {
-                if seen.len() >= MAX_IMAGE_OBJECTS {
+                let next = self.resolve(&name, &object);
+                if seen.contains(&next) {
+                    continue;
+                }
+                if seen.len() >= max_objects {
+                    complete = false;
                     break;
                 }
-                let next = self.resolve(&name, &object);
-                if seen.insert(next.clone()) {
-                    let mut chain = chain.clone();
-                    chain.push(name);
-                    queue.push_back((next, chain));
-                }
+                seen.insert(next.clone());
+                let mut chain = chain.clone();
+                chain.push(name);
+                queue.push_back((next, chain));
             }
         }
-        copies.into_iter().collect()
+        (copies.into_iter().collect(), complete)
     }
 }

@@ -338,7 +338,7 @@ fn device_nodes_in_a_tree_are_skipped_not_opened() {
 }
 
 #[test]
-fn a_tree_ten_thousand_levels_deep_is_walked_or_reported_never_a_crash() {
+fn a_tree_ten_thousand_levels_deep_is_cut_at_max_depth_or_past_path_max_never_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     // Built by a child stepping down one level at a time (relative chdir, no path string to
     // grow): the full path is far longer than PATH_MAX, and this process keeps its own
@@ -352,22 +352,25 @@ fn a_tree_ten_thousand_levels_deep_is_walked_or_reported_never_a_crash() {
         .status()
         .unwrap();
     assert!(built.success());
-    let run = check_json(&[dir.path().to_str().unwrap()]);
-    // What cannot be reached is an error that makes the audit incomplete, never a pass.
-    assert!(
-        run.code == 1 || run.code == 2,
-        "exit {}: {}",
-        run.code,
-        run.stderr
-    );
+    let root = dir.path().to_str().unwrap();
+    // At the default depth: the directory 256 levels down is named, and nothing is lost
+    // silently.
+    let run = check_json(&[root]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     let report = run.json();
-    if run.code == 2 {
-        assert_eq!(report["complete"], false);
-        let message = report["errors"][0]["message"].as_str().unwrap();
-        assert!(!message.is_empty());
-    } else {
-        assert_eq!(findings(&report, "store-reference").len(), 1);
-    }
+    assert_eq!(report["complete"], false);
+    assert_eq!(report["limits"][0]["limit"], "max-depth");
+    let cut_at = report["limits"][0]["paths"][0].as_str().unwrap();
+    assert_eq!(cut_at, format!("{root}{}", "/d".repeat(256)));
+    // Raised past what a path can hold, the walk ends where the kernel refuses the path:
+    // an error, never a crash.
+    let run = check_json(&[root, "--max-depth", "20000"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["limits"], serde_json::json!([]));
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["message"], "file name too long");
 }
 
 #[test]

@@ -95,19 +95,17 @@ fn percent_decode(text: &str) -> Vec<u8> {
     out
 }
 
-#[test]
-fn sarif_passes_the_multitool_with_its_github_rules() {
-    let (dir, _) = hostile_tree();
-    let run = check_in(dir.path(), "sarif");
-    let sarif_file = dir.path().join("report.sarif");
-    fs::write(&sarif_file, &run.stdout).unwrap();
+/// What Microsoft's SARIF Multitool, with its GitHub rules, objects to in `sarif`.
+fn multitool_problems(dir: &Path, sarif: &str) -> Vec<String> {
+    let sarif_file = dir.join("report.sarif");
+    fs::write(&sarif_file, sarif).unwrap();
     let multitool = validators().join("@microsoft/sarif-multitool-linux/Sarif.Multitool");
     let multitool = require(&multitool);
     // npm may leave out the package's own `chmod u+x` (install scripts not approved).
     let mut mode = fs::metadata(multitool).unwrap().permissions();
     mode.set_mode(mode.mode() | 0o100);
     fs::set_permissions(multitool, mode).unwrap();
-    let verdict_file = dir.path().join("validation.sarif");
+    let verdict_file = dir.join("validation.sarif");
     let output = Command::new(multitool)
         .arg("validate")
         .arg(&sarif_file)
@@ -123,14 +121,21 @@ fn sarif_passes_the_multitool_with_its_github_rules() {
     let log = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "multitool failed:\n{log}");
     let verdict = read_json(&verdict_file);
-    let problems: Vec<String> = verdict["runs"][0]["results"]
+    verdict["runs"][0]["results"]
         .as_array()
         .unwrap()
         .iter()
         // informationUri (SARIF2005) asks for the tool's home page, which it does not have yet.
         .filter(|r| r["ruleId"] != "SARIF2005")
         .map(|r| format!("{} {}", r["ruleId"], r["message"]))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn sarif_passes_the_multitool_with_its_github_rules() {
+    let (dir, _) = hostile_tree();
+    let run = check_in(dir.path(), "sarif");
+    let problems = multitool_problems(dir.path(), &run.stdout);
     assert!(problems.is_empty(), "the multitool objects:\n{problems:#?}");
 
     // And what the validator cannot know: every result is where the finding is.
@@ -348,5 +353,39 @@ fn a_partial_audit_says_so_in_every_format() {
             .args(["--format", format]));
         assert_eq!(run.code, 2, "{format}: {}", run.stderr);
         assert!(run.stdout.contains(says), "{format}:\n{}", run.stdout);
+    }
+}
+
+#[test]
+fn limits_reached_are_reported_in_every_format_and_sarif_stays_valid() {
+    let (dir, _) = hostile_tree();
+    let out = dir.path().join("out");
+    let store_path = fs::read_to_string(fixture("app-static.store-path")).unwrap();
+    fs::write(out.join("twice"), format!("{0}\n{0}\n", store_path.trim())).unwrap();
+    fs::create_dir_all(out.join("deep/deeper")).unwrap();
+    fs::write(out.join("deep/deeper/file"), "x").unwrap();
+    let limits = ["--max-depth", "1", "--max-locations", "1"];
+    for (format, says) in [
+        ("human", "limit: --max-depth 1 reached: the entries of 1 directory 1 level down were not read: out/deep\n"),
+        ("human", "limit: --max-locations 1 reached: 1 file holds a store path more than 1 time; the rest are counted, not listed: out/twice\n"),
+        ("human", "INCOMPLETE: "),
+        ("json", "\"limit\": \"max-depth\""),
+        ("sarif", "\"text\": \"--max-depth 1 reached: the entries of 1 directory 1 level down were not read: out/deep.\""),
+        ("github", "::error title=stowaway%3A --max-depth reached,file=out/deep::--max-depth 1 reached"),
+        ("github", "::warning title=stowaway%3A --max-locations reached,file=out/twice::"),
+        ("github", "::error title=stowaway%3A incomplete audit::the audit is incomplete and cannot pass: --max-depth 1 was reached\n"),
+        ("markdown", "## stowaway: ❌ INCOMPLETE (\\-\\-max\\-depth 1 was reached)\n"),
+        ("markdown", "**Limits reached:**\n\n- \\-\\-max\\-depth 1 reached"),
+    ] {
+        let run = run(stowaway()
+            .current_dir(dir.path())
+            .args(["check", "out", "--format", format])
+            .args(limits));
+        assert_eq!(run.code, 2, "{format}: {}", run.stderr);
+        assert!(run.stdout.contains(says), "{format}: {says}\n{}", run.stdout);
+        if format == "sarif" {
+            let problems = multitool_problems(dir.path(), &run.stdout);
+            assert!(problems.is_empty(), "the multitool objects:\n{problems:#?}");
+        }
     }
 }

@@ -91,7 +91,7 @@ fn write_human(out: &mut dyn Write, diff: &Diff, color: bool) -> io::Result<()> 
         if !side.complete {
             writeln!(
                 out,
-                "{}: the {name} audit is incomplete (some files could not be read)",
+                "{}: the {name} audit is incomplete (a path could not be read, or a limit was reached; see its report)",
                 p.paint(&alarm, "INCOMPLETE")
             )?;
         }

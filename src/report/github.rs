@@ -30,14 +30,23 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             )
         )?;
     }
-    if !report.complete {
+    for limit in &report.limits {
+        let level = if limit.incomplete { "error" } else { "warning" };
+        let title = format!("stowaway: {} reached", limit.flag);
+        let mut properties = vec![("title", title.as_str())];
+        if let Some(first) = limit.paths.first() {
+            properties.push(("file", first));
+        }
+        writeln!(out, "{}", command(level, &properties, &limit.describe()))?;
+    }
+    if let Some(why) = report.incompleteness() {
         writeln!(
             out,
             "{}",
             command(
                 "error",
                 &[("title", "stowaway: incomplete audit")],
-                "some files could not be read, so the audit is incomplete and cannot pass"
+                &format!("the audit is incomplete and cannot pass: {why}")
             )
         )?;
     }

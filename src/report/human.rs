@@ -84,7 +84,15 @@ pub fn write(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()
             unparseable.reason
         )?;
     }
-    if !report.errors.is_empty() || !report.skipped.is_empty() || !report.unparseable.is_empty() {
+    for limit in &report.limits {
+        let style = if limit.incomplete { RED } else { YELLOW };
+        writeln!(out, "{}: {}", p.paint(style, "limit"), limit.describe())?;
+    }
+    if !report.errors.is_empty()
+        || !report.skipped.is_empty()
+        || !report.unparseable.is_empty()
+        || !report.limits.is_empty()
+    {
         writeln!(out)?;
     }
     write_totals(out, report, color)
@@ -307,8 +315,8 @@ pub fn write_totals(out: &mut dyn Write, report: &Report, color: bool) -> io::Re
         (true, Verdict::Pass) => p.paint(&format!("{BOLD}{GREEN}"), "PASS"),
     };
     let mut tail = format!("{errors} failing, {}", plural(warnings as u64, "warning"));
-    if !report.errors.is_empty() {
-        tail.push_str(&format!(", {} unreadable", report.errors.len()));
+    if let Some(why) = report.incompleteness() {
+        tail.push_str(&format!(" ({why})"));
     }
     writeln!(out, "{verdict}: {tail}")
 }

@@ -15,10 +15,10 @@ use crate::report::subject;
 /// Writes the report.
 pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     let s = &report.summary;
-    let verdict = match (report.complete, report.verdict) {
-        (false, _) => "❌ INCOMPLETE (some files could not be read)",
-        (true, Verdict::Fail) => "❌ FAIL",
-        (true, Verdict::Pass) => "✅ PASS",
+    let verdict = match (report.incompleteness(), report.verdict) {
+        (Some(why), _) => format!("❌ INCOMPLETE ({})", text(&why)),
+        (None, Verdict::Fail) => "❌ FAIL".to_string(),
+        (None, Verdict::Pass) => "✅ PASS".to_string(),
     };
     writeln!(out, "## stowaway: {verdict}")?;
     writeln!(out)?;
@@ -79,6 +79,14 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         writeln!(out)?;
         for error in &report.errors {
             writeln!(out, "- {}: {}", text(&error.path), text(&error.message))?;
+        }
+    }
+    if !report.limits.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "**Limits reached:**")?;
+        writeln!(out)?;
+        for limit in &report.limits {
+            writeln!(out, "- {}", text(&limit.describe()))?;
         }
     }
     Ok(())

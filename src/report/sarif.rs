@@ -232,6 +232,12 @@ fn invocation(report: &Report) -> Value {
             })
         })
         .collect();
+    notifications.extend(report.limits.iter().map(|l| {
+        json!({
+            "level": if l.incomplete { "error" } else { "warning" },
+            "message": { "text": sentence(&l.describe()) },
+        })
+    }));
     notifications.extend(report.skipped.iter().map(|s| {
         json!({
             "level": "note",

@@ -1,0 +1,300 @@
+//! The resource limits of an audit: what each one bounds, its default, the flag that changes
+//! it, and the record of each one reached, so that no cut is ever silent.
+//!
+//! A limit that may hide a finding (a directory not walked, store paths not recorded, a binary
+//! not parsed, libraries not followed) makes the audit incomplete (exit 2): a check that passes
+//! must have seen everything. Only `--max-locations` cuts nothing but detail (the places past
+//! it are counted); it is reported in every format and leaves the verdict alone.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::report::human::human_bytes;
+
+/// The limits in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Files larger than this are byte-scanned but not parsed as ELF or archives.
+    pub max_elf_size: u64,
+    /// Directories this many levels below a target are not walked.
+    pub max_depth: usize,
+    /// Locations kept per referenced path in one file; further occurrences are counted.
+    pub max_locations: usize,
+    /// Distinct store paths recorded per file.
+    pub max_paths_per_file: usize,
+    /// Objects (the executable and the libraries it needs) followed in one process image.
+    pub max_image_objects: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_elf_size: 2 << 30,
+            max_depth: 256,
+            max_locations: 16,
+            max_paths_per_file: 4096,
+            max_image_objects: 4096,
+        }
+    }
+}
+
+/// One of the [`Limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Limit {
+    MaxDepth,
+    MaxPathsPerFile,
+    MaxElfSize,
+    MaxLocations,
+    MaxImageObjects,
+}
+
+impl Limit {
+    /// Its name, which is also its flag without the dashes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::MaxDepth => "max-depth",
+            Limit::MaxPathsPerFile => "max-paths-per-file",
+            Limit::MaxElfSize => "max-elf-size",
+            Limit::MaxLocations => "max-locations",
+            Limit::MaxImageObjects => "max-image-objects",
+        }
+    }
+
+    /// Whether reaching it may hide a finding, so that the audit is incomplete.
+    pub fn may_hide_findings(self) -> bool {
+        self != Limit::MaxLocations
+    }
+
+    fn value(self, limits: &Limits) -> u64 {
+        match self {
+            Limit::MaxDepth => limits.max_depth as u64,
+            Limit::MaxPathsPerFile => limits.max_paths_per_file as u64,
+            Limit::MaxElfSize => limits.max_elf_size,
+            Limit::MaxLocations => limits.max_locations as u64,
+            Limit::MaxImageObjects => limits.max_image_objects as u64,
+        }
+    }
+}
+
+/// Paths listed per limit reached; the rest are counted.
+const PATHS_LISTED: usize = 16;
+
+/// A limit that was reached, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reached {
+    pub limit: Limit,
+    /// The flag that changes it.
+    pub flag: String,
+    pub value: u64,
+    /// How many paths reached it.
+    pub hits: u64,
+    /// The first of them (in path order), as the report names files.
+    pub paths: Vec<String>,
+    /// Whether what it cut may hide a finding (the audit is then incomplete).
+    pub incomplete: bool,
+    /// What was cut, in one sentence.
+    pub effect: String,
+}
+
+impl Reached {
+    /// The flag and its value as one would type them: `--max-elf-size 1G`.
+    pub fn setting(&self) -> String {
+        match self.limit {
+            Limit::MaxElfSize => format!("{} {}", self.flag, ByteSize(self.value)),
+            _ => format!("{} {}", self.flag, self.value),
+        }
+    }
+
+    /// What was cut and the first paths it was cut at, in one sentence.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} reached: {}", self.setting(), self.effect);
+        if let Some((first, rest)) = self.paths.split_first() {
+            text.push_str(&format!(": {first}"));
+            for path in rest {
+                text.push_str(&format!(", {path}"));
+            }
+            let unlisted = self.hits - self.paths.len() as u64;
+            if unlisted > 0 {
+                text.push_str(&format!(" and {unlisted} more"));
+            }
+        }
+        text
+    }
+
+    /// The records of every limit reached, from each path that reached one.
+    pub fn collect(
+        limits: &Limits,
+        hits: impl IntoIterator<Item = (Limit, String)>,
+    ) -> Vec<Reached> {
+        let mut by_limit: BTreeMap<Limit, Vec<String>> = BTreeMap::new();
+        for (limit, path) in hits {
+            by_limit.entry(limit).or_default().push(path);
+        }
+        by_limit
+            .into_iter()
+            .map(|(limit, mut paths)| {
+                paths.sort();
+                paths.dedup();
+                let hits = paths.len() as u64;
+                paths.truncate(PATHS_LISTED);
+                let value = limit.value(limits);
+                Reached {
+                    limit,
+                    flag: format!("--{}", limit.name()),
+                    value,
+                    hits,
+                    paths,
+                    incomplete: limit.may_hide_findings(),
+                    effect: effect(limit, value, hits),
+                }
+            })
+            .collect()
+    }
+}
+
+/// `n` and the phrase that goes with it: `one` for 1, `many` otherwise.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn effect(limit: Limit, value: u64, hits: u64) -> String {
+    match limit {
+        Limit::MaxDepth => format!(
+            "the entries of {} {} down were not read",
+            counted(hits, "directory", "directories"),
+            counted(value, "level", "levels"),
+        ),
+        Limit::MaxPathsPerFile => format!(
+            "{} more than {value} distinct store paths; only the first {value} of each are reported",
+            counted(hits, "file holds", "files hold")
+        ),
+        Limit::MaxElfSize => format!(
+            "{} larger than {} {} byte-scanned but not parsed (no sections, symbols or linkage)",
+            counted(hits, "binary", "binaries"),
+            human_bytes(value),
+            if hits == 1 { "was" } else { "were" }
+        ),
+        Limit::MaxLocations => format!(
+            "{} a store path more than {}; the rest are counted, not listed",
+            counted(hits, "file holds", "files hold"),
+            counted(value, "time", "times"),
+        ),
+        Limit::MaxImageObjects => format!(
+            "{} more than {value} objects; the rest were not followed",
+            counted(hits, "executable's process image has", "executables' process images have")
+        ),
+    }
+}
+
+/// A byte size as a flag takes it and shows it: `512M`, `1G`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl std::fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shift = ["T", "G", "M", "K"]
+            .into_iter()
+            .zip([40, 30, 20, 10])
+            .find(|&(_, shift)| self.0 != 0 && self.0 % (1 << shift) == 0);
+        match shift {
+            Some((unit, shift)) => write!(f, "{}{unit}", self.0 >> shift),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ByteSize, String> {
+        parse_size(text).map(ByteSize)
+    }
+}
+
+/// Reads a byte size: a number with an optional binary suffix (`K`, `M`, `G`, `T`, alone or
+/// followed by `iB` or `B`), as in `512M` or `2GiB`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text[digits.len()..];
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return Err(format!("unknown unit {unit:?} (use K, M, G or T)")),
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (a number, then K, M, G or T)"))?;
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_with_binary_units() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1kb"), Ok(1024));
+        assert_eq!(parse_size("3T"), Ok(3 << 40));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("1.5G").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("12Q").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("99999999999T")
+            .unwrap_err()
+            .contains("too large"));
+    }
+
+    #[test]
+    fn sizes_show_in_their_largest_whole_unit() {
+        let shown = |n| ByteSize(n).to_string();
+        assert_eq!(shown(1 << 30), "1G");
+        assert_eq!(shown(512 << 20), "512M");
+        assert_eq!(shown(1536 << 20), "1536M");
+        assert_eq!(shown(1000), "1000");
+        assert_eq!(shown(0), "0");
+        for n in [0, 1, 1 << 10, 3 << 40, 12345 << 20] {
+            assert_eq!(shown(n).parse(), Ok(ByteSize(n)));
+        }
+    }
+
+    #[test]
+    fn hits_are_grouped_per_limit_counted_and_listed_in_order() {
+        let limits = Limits::default();
+        let mut hits: Vec<(Limit, String)> = (0..20)
+            .map(|i| (Limit::MaxLocations, format!("out/f{i:02}")))
+            .collect();
+        hits.push((Limit::MaxDepth, "out/deep".into()));
+        hits.push((Limit::MaxDepth, "out/deep".into()));
+        let reached = Reached::collect(&limits, hits);
+        assert_eq!(reached.len(), 2);
+        let depth = &reached[0];
+        assert_eq!(depth.limit, Limit::MaxDepth);
+        assert_eq!((depth.hits, depth.value, depth.incomplete), (1, 256, true));
+        assert_eq!(depth.flag, "--max-depth");
+        assert_eq!(
+            depth.effect,
+            "the entries of 1 directory 256 levels down were not read"
+        );
+        let locations = &reached[1];
+        assert_eq!(locations.hits, 20);
+        assert_eq!(locations.paths.len(), PATHS_LISTED);
+        assert_eq!(locations.paths[0], "out/f00");
+        assert!(!locations.incomplete);
+        assert_eq!(
+            locations.effect,
+            "20 files hold a store path more than 16 times; the rest are counted, not listed"
+        );
+    }
+}
