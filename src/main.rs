@@ -17,6 +17,7 @@ use stowaway::rules::Catalogue;
 use stowaway::{audit, diff, outcome, report};
 
 fn main() -> ExitCode {
+    outcome::exit_2_when_cancelled();
     let cli = Cli::parse();
     ExitCode::from(outcome::exit_code(&mut io::stderr(), || run(cli)))
 }

@@ -2,10 +2,52 @@
 //!
 //! A check that crashes must never look like a pass (issue 6): an error is exit 2 with its
 //! chain on one line, and so is a panic anywhere in the audit, including in a worker thread
-//! (rayon hands a worker's panic to the thread that waits for it).
+//! (rayon hands a worker's panic to the thread that waits for it), and so is a run cancelled
+//! by SIGINT, SIGTERM or SIGHUP.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether stderr is a terminal, where a progress bar may be on the current line.
+static STDERR_IS_TERMINAL: AtomicBool = AtomicBool::new(false);
+
+/// Makes SIGINT, SIGTERM and SIGHUP end the run at once with exit 2 and one line on stderr:
+/// a cancelled audit is not a pass, and the log says why it stopped. Nothing is left half
+/// written in what is audited, which is only ever read.
+pub fn exit_2_when_cancelled() {
+    STDERR_IS_TERMINAL.store(std::io::stderr().is_terminal(), Ordering::Relaxed);
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction is valid; the handler only calls async-signal-safe
+        // functions (write, _exit) and reads an atomic.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_cancel as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn on_cancel(signal: libc::c_int) {
+    let message: &[u8] = match signal {
+        libc::SIGINT => b"stowaway: interrupted (SIGINT), the audit was not completed\n",
+        libc::SIGTERM => b"stowaway: terminated (SIGTERM), the audit was not completed\n",
+        _ => b"stowaway: hung up (SIGHUP), the audit was not completed\n",
+    };
+    // On a terminal, clear the line the progress bar (or ^C) is on first.
+    let clear: &[u8] = if STDERR_IS_TERMINAL.load(Ordering::Relaxed) {
+        b"\r\x1b[2K"
+    } else {
+        b""
+    };
+    // SAFETY: write and _exit are async-signal-safe; the buffers are static.
+    unsafe {
+        libc::write(2, clear.as_ptr().cast(), clear.len());
+        libc::write(2, message.as_ptr().cast(), message.len());
+        libc::_exit(2);
+    }
+}
 
 /// Runs `run` and turns what it returns into an exit code, writing any error to `stderr`:
 /// its code on success, 2 for an error or a panic.

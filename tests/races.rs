@@ -1,9 +1,9 @@
-//! Outputs that change under a running audit: a file truncated or rewritten while it is read,
-//! and entries removed after the walk listed them. The audit cannot vouch for what it read, so
-//! each is an error that makes it incomplete (exit 2), never a quiet pass.
+//! What happens under a running audit: a file truncated or rewritten while it is read, entries
+//! removed after the walk listed them, and the run cancelled by a signal. The audit cannot vouch
+//! for what it read, so each ends in exit 2, never a quiet pass.
 //!
 //! Each test starts the audit on a large sparse file, waits until the process has read part of
-//! it (`rchar` in /proc/PID/io), then makes its change while the rest is still being read.
+//! it (`rchar` in /proc/PID/io), then acts while the rest is still being read.
 
 use std::fs;
 use std::os::unix::fs::FileExt;
@@ -158,4 +158,38 @@ fn entries_removed_after_the_walk_listed_them_are_reported_as_gone() {
         ]
     );
     assert_eq!(run.json()["findings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_cancelled_audit_exits_2_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big");
+    sparse(&file);
+    for (signal, says) in [
+        (
+            libc::SIGINT,
+            "stowaway: interrupted (SIGINT), the audit was not completed\n",
+        ),
+        (
+            libc::SIGTERM,
+            "stowaway: terminated (SIGTERM), the audit was not completed\n",
+        ),
+        (
+            libc::SIGHUP,
+            "stowaway: hung up (SIGHUP), the audit was not completed\n",
+        ),
+    ] {
+        let run = run_while(stowaway().arg("check").arg(&file), |pid| {
+            once_read(pid, GIB, || {
+                // SAFETY: kill has no memory-safety preconditions.
+                assert_eq!(unsafe { libc::kill(pid as libc::pid_t, signal) }, 0);
+            })
+        });
+        assert_eq!(run.code, 2, "{says}");
+        assert_eq!(run.stderr, says);
+        assert!(
+            run.stdout.is_empty(),
+            "no report of a run that did not finish"
+        );
+    }
 }
