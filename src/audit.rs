@@ -93,10 +93,10 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     }
 
     let self_hashes: HashSet<&str> = target_paths.iter().map(StorePath::hash).collect();
-    // What each file is, for rules about whole files.
+    // What each file with a reference is, for rules about the files findings sit in.
     let files: FileIndex = outcomes
         .iter()
-        .filter(|o| o.read)
+        .filter(|o| o.read && (o.found.iter().next().is_some() || !o.name_hits.is_empty()))
         .map(|o| {
             let facts = FileFacts {
                 kind: o.file_kind,
@@ -250,7 +250,7 @@ fn report(
             Some(Binary {
                 target: target(o),
                 file: o.rel.clone(),
-                facts: o.elf.clone()?,
+                facts: o.elf.as_deref()?.clone(),
                 libraries: o.libraries.clone(),
             })
         })

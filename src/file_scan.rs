@@ -9,7 +9,7 @@
 //! placed in sections and symbols after it. What the hits mean is decided later, in
 //! [`crate::audit`] and [`crate::linkage`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -122,18 +122,18 @@ pub struct Outcome {
     pub skipped: Option<&'static str>,
     /// The executable bit (a NAR records it).
     pub executable: bool,
-    /// The file as opened (for resolving `$ORIGIN` and needed libraries).
+    /// An ELF file as opened (for resolving `$ORIGIN` and needed libraries).
     pub path: Option<PathBuf>,
     /// The linkage facts of an ELF file.
-    pub elf: Option<ElfFacts>,
+    pub elf: Option<Box<ElfFacts>>,
     /// Why an ELF file or archive could not be parsed (it was still byte-scanned).
     pub unparseable: Option<String>,
     /// Store references in the entry's own name.
     pub name_hits: Vec<Hit>,
     /// Where each kept hit sits inside the binary, by offset.
-    pub places: HashMap<u64, Place>,
+    pub places: BTreeMap<u64, Place>,
     /// The 1-based line of each kept hit, by offset.
-    pub lines: HashMap<u64, u64>,
+    pub lines: BTreeMap<u64, u64>,
     /// The libraries an ELF file contains.
     pub libraries: Vec<Identity>,
     /// What the file is: an ELF type, `archive`, or `other` (text and everything else).
@@ -222,14 +222,22 @@ pub struct Tools<'a> {
 
 /// Walks every target and scans what it finds.
 pub fn scan_all(tools: &Tools, targets: &[Target]) -> Vec<Outcome> {
-    let outcomes = inputs::walk(targets, tools.limits.max_depth)
+    // One vector that grows in place, rather than rayon's collect, which holds every
+    // outcome twice while it joins the workers' lists: a tree of many files peaks lower.
+    let outcomes = std::sync::Mutex::new(Vec::new());
+    inputs::walk(targets, tools.limits.max_depth)
         .par_bridge()
-        .map_init(ScanBuffer::default, |buffer, entry| {
-            scan_entry(tools, entry, buffer)
-        })
-        .collect();
+        .for_each_init(ScanBuffer::default, |buffer, entry| {
+            let outcome = scan_entry(tools, entry, buffer);
+            outcomes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(outcome);
+        });
     tools.progress.finish();
     outcomes
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Scans one entry: a file's bytes, or a symlink's target.
@@ -282,7 +290,8 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
                     size: outcome.bytes,
                 });
             }
-            outcome.path = Some(path);
+            // Kept only where linkage needs it, so a tree of many files costs less memory.
+            outcome.path = outcome.elf.is_some().then_some(path);
         }
     }
     outcome.limits.extend(outcome.found.limits_reached());
@@ -367,7 +376,7 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
                     outcome.libraries = tools
                         .signatures
                         .identify(&sink.strings, &inspection.defined);
-                    outcome.elf = inspection.elf;
+                    outcome.elf = inspection.elf.map(Box::new);
                 }
                 Err(reason) => outcome.unparseable = Some(reason),
             }
@@ -381,8 +390,8 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
 /// The 1-based line of each offset: the newlines before it, plus one. Text viewers and SARIF
 /// consumers (GitHub code scanning) place a result by its line, even in a binary. Only files
 /// with hits are read again, and only up to their last hit.
-fn line_numbers(file: &File, size: u64, offsets: &BTreeSet<u64>) -> io::Result<HashMap<u64, u64>> {
-    let mut lines = HashMap::with_capacity(offsets.len());
+fn line_numbers(file: &File, size: u64, offsets: &BTreeSet<u64>) -> io::Result<BTreeMap<u64, u64>> {
+    let mut lines = BTreeMap::new();
     let (mut buf, mut at, mut newlines) = (vec![0u8; 1 << 20], 0u64, 0u64);
     for &offset in offsets {
         while at < offset.min(size) {

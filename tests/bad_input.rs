@@ -278,6 +278,12 @@ fn a_directory_of_100_000_files_is_audited() {
         findings(&report, "store-reference")[0]["locations"][0]["file"],
         "d77/f77777"
     );
+    // What is kept per file is small: about 0.5 KiB (it was 1 KiB before it was trimmed).
+    assert!(
+        run.max_rss_kib < 96 << 10,
+        "100 000 files audited in {} KiB",
+        run.max_rss_kib
+    );
 }
 
 #[test]
