@@ -262,6 +262,13 @@ fn a_baseline_accepts_todays_findings_and_fails_only_on_new_ones() {
     let recorded = read_json(&baseline);
     assert_eq!(recorded["schema"], "stowaway.baseline/1");
     assert_eq!(recorded["entries"].as_array().unwrap().len(), 3);
+    // Written beside itself and renamed: nothing else is left in the directory.
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["baseline.json", "out"]);
     // The same findings again: accepted.
     let again = check_json(&[
         tree,
