@@ -9,7 +9,6 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::baseline;
-use crate::cli::Format;
 use crate::closure::cost::{self, Costs, Root};
 use crate::closure::disk::DiskStore;
 use crate::closure::nar_size::{self, nar_size};
@@ -73,10 +72,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         store_dir,
         progress,
         // Only the formats that place results by line pay for reading files again.
-        lines: matches!(
-            config.format,
-            Format::Sarif | Format::Github | Format::Markdown
-        ),
+        lines: config.wants_lines(),
         limits: config.limits,
     };
     let outcomes = file_scan::scan_all(&tools, &targets);

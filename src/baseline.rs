@@ -81,16 +81,7 @@ pub fn write(file: &Path, findings: &[Finding]) -> Result<()> {
         schema: SCHEMA.to_string(),
         entries: entries.into_iter().collect(),
     })?;
-    // Written beside it and renamed over it, so a run cancelled halfway leaves the old
-    // baseline whole rather than half of a new one.
-    let name = file.file_name().unwrap_or_default().to_string_lossy();
-    let partial = file.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-    std::fs::write(&partial, text + "\n")
-        .and_then(|()| std::fs::rename(&partial, file))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&partial);
-        })
-        .with_context(|| format!("writing baseline {}", crate::escape::escape_path(file)))
+    crate::output::to_file(file, "baseline", |out| writeln!(out, "{text}"))
 }
 
 /// Reads a baseline file.

@@ -52,9 +52,19 @@ pub struct CheckArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Report format.
+    /// Report format (on stdout).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// Also write the report as FORMAT to FILE (repeatable): several reports from one audit,
+    /// e.g. `--output sarif=stowaway.sarif --output markdown=summary.md`.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FORMAT=FILE",
+        conflicts_with = "nix_builder"
+    )]
+    pub output: Vec<Output>,
 
     /// Accept the findings recorded in FILE (by --write-baseline): only new ones fail.
     #[arg(long, value_name = "FILE")]
@@ -184,6 +194,38 @@ pub enum Format {
     Github,
     /// A Markdown summary with a table of findings (for $GITHUB_STEP_SUMMARY or a PR comment).
     Markdown,
+}
+
+impl Format {
+    /// Whether it places results by line, which costs a second read of files with hits.
+    pub fn wants_lines(self) -> bool {
+        matches!(self, Format::Sarif | Format::Github | Format::Markdown)
+    }
+}
+
+/// A report to write to a file besides stdout: `--output FORMAT=FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub format: Format,
+    pub file: PathBuf,
+}
+
+impl std::str::FromStr for Output {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Output, String> {
+        let (format, file) = text
+            .split_once('=')
+            .filter(|(_, file)| !file.is_empty())
+            .ok_or_else(|| format!("{text:?} is not FORMAT=FILE (e.g. sarif=stowaway.sarif)"))?;
+        let format = Format::from_str(format, true).map_err(|_| {
+            format!("unknown format {format:?} (human, json, sarif, github or markdown)")
+        })?;
+        Ok(Output {
+            format,
+            file: PathBuf::from(file),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -24,6 +24,8 @@ pub struct CheckConfig {
     /// What is accepted and refused: stowaway.toml (or --config) and --allow.
     pub policy: crate::policy::Policy,
     pub format: Format,
+    /// Further reports, each to its file (`--output`).
+    pub outputs: Vec<crate::cli::Output>,
     pub color: bool,
     pub threads: Option<usize>,
     pub limits: crate::limits::Limits,
@@ -52,6 +54,11 @@ pub fn use_color(choice: ColorChoice) -> bool {
 }
 
 impl CheckConfig {
+    /// Whether some report places results by line.
+    pub fn wants_lines(&self) -> bool {
+        self.format.wants_lines() || self.outputs.iter().any(|o| o.format.wants_lines())
+    }
+
     pub fn from_args(args: CheckArgs) -> Result<CheckConfig> {
         let store_dir = args
             .audit
@@ -95,6 +102,7 @@ impl CheckConfig {
             closure_info,
             nix_build,
             format: args.format,
+            outputs: args.output,
             color,
             threads: args.audit.threads,
             limits: args.audit.limits.limits(),

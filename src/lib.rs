@@ -22,6 +22,7 @@ pub mod limits;
 pub mod linkage;
 pub mod nix_builder;
 pub mod outcome;
+pub mod output;
 pub mod policy;
 pub mod progress;
 pub mod report;

@@ -14,7 +14,7 @@ use stowaway::findings::Report;
 use stowaway::policy::Policy;
 use stowaway::progress::Progress;
 use stowaway::rules::Catalogue;
-use stowaway::{audit, diff, outcome, report};
+use stowaway::{audit, diff, outcome, output, report};
 
 fn main() -> ExitCode {
     outcome::exit_2_when_cancelled();
@@ -32,9 +32,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 build.deliver(&report)?;
                 return Ok(report.exit_code() as u8);
             }
-            print(|out| {
+            output::to_stdout(|out| {
                 report::write(out, &report, &config.catalogue, config.format, config.color)
             })?;
+            for extra in &config.outputs {
+                output::to_file(&extra.file, "report", |out| {
+                    report::write(out, &report, &config.catalogue, extra.format, false)
+                })?;
+            }
             Ok(report.exit_code() as u8)
         }
         Command::Diff(args) => {
@@ -43,6 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 let config = CheckConfig::from_args(CheckArgs {
                     paths: vec![path.to_path_buf()],
                     format: Format::Json,
+                    output: Vec::new(),
                     baseline: None,
                     write_baseline: None,
                     nix_builder: false,
@@ -57,13 +63,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let new = diff::load(&args.new, &audit)?;
             let diff = diff::compare(old, new);
             let color = use_color(args.audit.color);
-            print(|out| report::diff::write(out, &diff, args.format, color))?;
+            output::to_stdout(|out| report::diff::write(out, &diff, args.format, color))?;
             Ok(diff.exit_code() as u8)
         }
         Command::Rules { rules } => {
             let catalogue = Catalogue::load(rules.as_deref(), Policy::read(None)?.as_ref())?;
             warn(&catalogue.warnings);
-            print(|out| report::catalogue::write_list(out, &catalogue))?;
+            output::to_stdout(|out| report::catalogue::write_list(out, &catalogue))?;
             Ok(0)
         }
         Command::Explain { id, rules } => {
@@ -71,7 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let rule = catalogue.find(&id).ok_or_else(|| {
                 anyhow::anyhow!("unknown rule id {id:?} (`stowaway rules` lists them)")
             })?;
-            print(|out| report::catalogue::write_explanation(out, rule))?;
+            output::to_stdout(|out| report::catalogue::write_explanation(out, rule))?;
             Ok(0)
         }
     }
@@ -93,16 +99,5 @@ fn check(config: &CheckConfig) -> anyhow::Result<Report> {
 fn warn(warnings: &[String]) {
     for warning in warnings {
         let _ = writeln!(io::stderr(), "stowaway: warning: {warning}");
-    }
-}
-
-/// Writes to stdout; a reader that went away (`stowaway check | head`) is not an error: the
-/// exit code still says what the audit found.
-fn print(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    match write(&mut out).and_then(|()| out.flush()) {
-        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(err) => Err(anyhow::Error::new(err).context("writing the output")),
-        Ok(()) => Ok(()),
     }
 }

@@ -8,7 +8,7 @@
 //! (`$out/report.json`); the human report goes to the build log, so a failing check says why.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
@@ -54,12 +54,8 @@ impl NixBuild {
             .context("writing the build log")?;
         fs::create_dir_all(&self.out)
             .with_context(|| format!("creating {}", self.out.display()))?;
-        let file = self.out.join("report.json");
-        let mut writer = io::BufWriter::new(
-            fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?,
-        );
-        report::json::write(&mut writer, report)
-            .and_then(|()| writer.flush())
-            .with_context(|| format!("writing {}", file.display()))
+        crate::output::to_file(&self.out.join("report.json"), "report", |out| {
+            report::json::write(out, report)
+        })
     }
 }

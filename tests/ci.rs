@@ -450,19 +450,27 @@ fn every_shell_script_in_ci_passes_bash_n_and_shellcheck() {
 }
 
 /// A stand-in for stowaway that exits with `$STAND_IN_STATUS`, prints which format it was
-/// asked for (nothing for exit 2: no report) and logs each call's format.
+/// asked for and writes each `--output FORMAT=FILE` (nothing for exit 2: no report), and logs
+/// each call's format and outputs.
 fn stand_in(dir: &Path) -> PathBuf {
     let bin = dir.join("bin");
     fs::create_dir(&bin).unwrap();
     write_script(
         &bin.join("stowaway"),
         r#"format=human
+outputs=()
 while (($#)); do
-    if [[ $1 == --format ]]; then format=$2; fi
+    case $1 in
+        --format) format=$2; shift ;;
+        --output|-o) outputs+=("$2"); shift ;;
+    esac
     shift
 done
-echo "$format" >> "$STAND_IN_LOG"
-if [[ $STAND_IN_STATUS != 2 ]]; then echo "report as $format"; fi
+echo "$format ${outputs[*]}" >> "$STAND_IN_LOG"
+if [[ $STAND_IN_STATUS != 2 ]]; then
+    echo "report as $format"
+    for output in "${outputs[@]}"; do echo "report as ${output%%=*}" > "${output#*=}"; done
+fi
 exit "$STAND_IN_STATUS"
 "#,
     );
@@ -516,11 +524,15 @@ fn the_github_audit_step_writes_every_report_then_exits_with_stowaways_code() {
     for status in [0, 1, 2] {
         let (ran, dir) = run_job_script(script, status);
         assert_eq!(ran.code, status, "{}", ran.stderr);
-        assert_eq!(read(&dir.path().join("calls")), "sarif\ngithub\nmarkdown\n");
+        assert_eq!(
+            read(&dir.path().join("calls")),
+            "github sarif=stowaway.sarif markdown=stowaway.md\n",
+            "one audit"
+        );
         assert_eq!(ran.stdout.contains("report as github"), status != 2);
         let summary = read(&dir.path().join("summary.md"));
         assert_eq!(summary.contains("report as markdown"), status != 2);
-        // No report, no upload: an empty file is removed.
+        // No report, no upload.
         let sarif = dir.path().join("stowaway.sarif");
         assert_eq!(sarif.exists(), status != 2, "exit {status}");
     }
@@ -537,11 +549,52 @@ fn the_gitlab_job_keeps_the_json_report_and_exits_with_stowaways_code() {
     for status in [0, 1, 2] {
         let (ran, dir) = run_job_script(&script, status);
         assert_eq!(ran.code, status, "{}", ran.stderr);
-        assert_eq!(read(&dir.path().join("calls")), "json\nhuman\n");
+        assert_eq!(
+            read(&dir.path().join("calls")),
+            "human json=stowaway.json\n",
+            "one audit"
+        );
         assert_eq!(ran.stdout.contains("report as human"), status != 2);
         assert_eq!(
             read(&dir.path().join("stowaway.json")).contains("report as json"),
             status != 2
         );
     }
+}
+
+#[test]
+fn the_github_audit_step_with_the_real_stowaway_fills_every_report() {
+    let workflow = yaml(&ci("github/stowaway.yml"));
+    let steps = workflow["jobs"]["closure-audit"]["steps"]
+        .as_array()
+        .unwrap();
+    let audit = steps.iter().find(|s| s["id"] == "audit").unwrap();
+    let script = audit["run"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(fixture("app-static"), dir.path().join("result")).unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_stowaway")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let ran = run(Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md")));
+    assert_eq!(
+        ran.code, 1,
+        "the fixture's sysconfdir reference fails: {}",
+        ran.stderr
+    );
+    assert!(
+        ran.stdout
+            .starts_with("::error title=stowaway openssl-sysconfdir%3A "),
+        "{}",
+        ran.stdout
+    );
+    assert!(read(&dir.path().join("summary.md")).starts_with("## stowaway: ❌ FAIL\n"));
+    let sarif: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("stowaway.sarif"))).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["ruleId"],
+        "openssl-sysconfdir"
+    );
 }

@@ -389,3 +389,81 @@ fn limits_reached_are_reported_in_every_format_and_sarif_stays_valid() {
         }
     }
 }
+
+#[test]
+fn one_audit_writes_every_report_asked_for_each_as_its_own_format_would() {
+    let (dir, _) = hostile_tree();
+    let run = run(stowaway().current_dir(dir.path()).args([
+        "check",
+        "out",
+        "--config",
+        "policy.toml",
+        "--closure-info",
+        fixture("app-static.closure.json").to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        "sarif=report.sarif",
+        "-o",
+        "markdown=summary.md",
+        "-o",
+        "github=annotations.txt",
+    ]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // The JSON is the JSON of a run of its own, with the lines the other reports needed.
+    let mut combined: Value = serde_json::from_str(&run.stdout).unwrap();
+    let alone: Value = serde_json::from_str(&check_in(dir.path(), "json").stdout).unwrap();
+    for (finding, alone) in combined["findings"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(alone["findings"].as_array().unwrap())
+    {
+        for (place, alone) in finding["locations"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .zip(alone["locations"].as_array().unwrap())
+        {
+            if alone["line"].is_null() && place["offset"].is_u64() {
+                assert_eq!(place["line"], 2, "{place}");
+                place["line"] = Value::Null;
+            }
+        }
+    }
+    assert_eq!(combined, alone);
+    for (file, format) in [
+        ("report.sarif", "sarif"),
+        ("summary.md", "markdown"),
+        ("annotations.txt", "github"),
+    ] {
+        let written = fs::read_to_string(dir.path().join(file)).unwrap();
+        assert_eq!(written, check_in(dir.path(), format).stdout, "{file}");
+    }
+    // Lines are found for the files even though stdout (JSON) does not need them.
+    assert!(
+        read_json(&dir.path().join("report.sarif"))["runs"][0]["results"][0]["locations"][0]
+            ["physicalLocation"]["region"]["startLine"]
+            .is_u64()
+    );
+}
+
+#[test]
+fn an_output_that_cannot_be_written_is_exit_2_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("bin"), "plain").unwrap();
+    let run = run(stowaway()
+        .arg("check")
+        .arg(dir.path())
+        .args(["--output", "sarif=/nonexistent/dir/report.sarif"]));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stdout.ends_with("PASS: 0 failing, 0 warnings\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr.lines().collect::<Vec<_>>(),
+        ["stowaway: writing report /nonexistent/dir/report.sarif: No such file or directory (os error 2)"]
+    );
+}
