@@ -71,7 +71,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         file_strings: catalogue.file_strings.as_ref(),
         store_dir,
         progress,
-        // Only the formats that place results by line pay for reading files again.
+        // Only the formats that place results by line pay for counting newlines.
         lines: config.wants_lines(),
         limits: config.limits,
     };
@@ -323,7 +323,7 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                     target: targets[outcome.target].given.clone(),
                     file: outcome.rel.clone(),
                     offset: (rule != Rule::StoreSymlink).then_some(hit.offset),
-                    line: outcome.lines.get(&hit.offset).copied(),
+                    line: hit.line,
                     length: (rule != Rule::StoreSymlink).then_some(hit.len),
                     subpath: hit.subpath.clone(),
                     excerpt: hit.excerpt.clone(),

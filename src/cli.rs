@@ -197,7 +197,7 @@ pub enum Format {
 }
 
 impl Format {
-    /// Whether it places results by line, which costs a second read of files with hits.
+    /// Whether it places results by line, which costs counting the newlines of every file.
     pub fn wants_lines(self) -> bool {
         matches!(self, Format::Sarif | Format::Github | Format::Markdown)
     }

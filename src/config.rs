@@ -70,8 +70,13 @@ impl CheckConfig {
             })
             .unwrap_or_else(|| "/nix/store".to_string());
         let store_dir = store_dir.trim_end_matches('/').to_string();
-        if !store_dir.starts_with('/') || store_dir.len() > MAX_STORE_DIR_LEN {
-            bail!("store directory {store_dir:?} must be an absolute path of at most {MAX_STORE_DIR_LEN} bytes");
+        // No control characters: a store path's line is counted from its hash's region, which
+        // relies on the store directory holding no newline.
+        if !store_dir.starts_with('/')
+            || store_dir.len() > MAX_STORE_DIR_LEN
+            || store_dir.chars().any(char::is_control)
+        {
+            bail!("store directory {store_dir:?} must be an absolute path of at most {MAX_STORE_DIR_LEN} bytes, without control characters");
         }
         let paths = if args.paths.is_empty() {
             if std::fs::symlink_metadata(DEFAULT_TARGET).is_err() {

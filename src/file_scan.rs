@@ -83,6 +83,13 @@ impl Recorder {
         }
     }
 
+    /// Adds `newlines` to the line of every hit kept: those of the ranges before this one.
+    fn shift_lines(&mut self, newlines: u64) {
+        for hit in self.hits.values_mut().flat_map(|(kept, _)| kept) {
+            hit.line = hit.line.map(|line| line + newlines);
+        }
+    }
+
     /// The limits these hits reached.
     fn limits_reached(&self) -> impl Iterator<Item = Limit> {
         let paths = self.overflow.then_some(Limit::MaxPathsPerFile);
@@ -132,8 +139,6 @@ pub struct Outcome {
     pub name_hits: Vec<Hit>,
     /// Where each kept hit sits inside the binary, by offset.
     pub places: BTreeMap<u64, Place>,
-    /// The 1-based line of each kept hit, by offset.
-    pub lines: BTreeMap<u64, u64>,
     /// The libraries an ELF file contains.
     pub libraries: Vec<Identity>,
     /// What the file is: an ELF type, `archive`, or `other` (text and everything else).
@@ -156,6 +161,48 @@ struct FileSink<'a> {
     /// For a whole-file scan: the file, whose structure is read when its first bytes arrive.
     reader: Option<(&'a File, u64)>,
     parsed: Option<Result<Parsed, String>>,
+    /// Present when the lines of hits are wanted.
+    lines: Option<LineCounter>,
+}
+
+/// Counts the newlines a sink is handed, so that each hit gets its line in the scan's own
+/// pass. Lines are relative to the start of the sink's range until [`Recorder::shift_lines`]
+/// adds the newlines of the ranges before it.
+#[derive(Debug, Default)]
+struct LineCounter {
+    /// Newlines in the regions handed so far, the current one included.
+    total: u64,
+    /// A file offset in the current region, and the newlines before it.
+    at: u64,
+    before_at: u64,
+}
+
+impl LineCounter {
+    fn region(&mut self, buf: &[u8], owned: Range<usize>, base: u64) {
+        self.at = base + owned.start as u64;
+        self.before_at = self.total;
+        self.total += buf.get(owned).map_or(0, newlines);
+    }
+
+    /// The line of `offset`, which lies in `buf` (`buf[0]` at file offset `base`); the
+    /// offsets asked about in one region rise, so each byte is counted about once more.
+    fn line_of(&mut self, offset: u64, buf: &[u8], base: u64) -> u64 {
+        let (from, to) = (self.at.min(offset) - base, self.at.max(offset) - base);
+        let counted = buf.get(from as usize..to as usize).map_or(0, newlines);
+        // A store path that starts before its region differs from it by the store directory
+        // only, which holds no newline (see `config`).
+        self.before_at = if offset >= self.at {
+            self.before_at + counted
+        } else {
+            self.before_at.saturating_sub(counted)
+        };
+        self.at = offset;
+        self.before_at + 1
+    }
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    bytecount::count(bytes, b'\n') as u64
 }
 
 impl<'a> FileSink<'a> {
@@ -171,18 +218,25 @@ impl<'a> FileSink<'a> {
             ranges: Vec::new(),
             reader: None,
             parsed: None,
+            lines: tools.lines.then(LineCounter::default),
         }
     }
 }
 
 impl ScanSink for FileSink<'_> {
-    fn hit(&mut self, hit: Hit) {
+    fn hit(&mut self, mut hit: Hit, buf: &[u8], base: u64) {
+        if let Some(lines) = &mut self.lines {
+            hit.line = Some(lines.line_of(hit.offset, buf, base));
+        }
         self.found.record(content_rule(&hit), hit, &self.limits);
     }
 
     fn region(&mut self, buf: &[u8], owned: Range<usize>, base: u64) {
         // Counted as it is read, so that one large file moves the bar too.
         self.progress.add(owned.len() as u64);
+        if let Some(lines) = &mut self.lines {
+            lines.region(buf, owned.clone(), base);
+        }
         if let Some(search) = self.file_strings {
             search.search(buf, owned.clone(), &mut self.rule_strings);
         }
@@ -215,7 +269,7 @@ pub struct Tools<'a> {
     pub file_strings: Option<&'a StringSearch>,
     pub store_dir: &'a str,
     pub progress: &'a Progress,
-    /// Find the line of every kept hit (a second read of files with hits, up to the last).
+    /// Find the line of every kept hit (newlines are counted as the bytes are scanned).
     pub lines: bool,
     pub limits: Limits,
 }
@@ -353,15 +407,6 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         .iter()
         .flat_map(|(_, _, hits, _)| hits.iter().map(|h| h.offset))
         .collect();
-    if tools.lines {
-        match line_numbers(&opened.file, outcome.bytes, &offsets) {
-            Ok(lines) => outcome.lines = lines,
-            Err(err) => {
-                outcome.error = Some(format!("read failed: {}", io_message(&err)));
-                return;
-            }
-        }
-    }
     outcome.file_kind = "other";
     match sink.parsed.take().unwrap_or(Ok(Parsed::Other)) {
         Ok(Parsed::Other) => {}
@@ -385,27 +430,6 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
     }
     outcome.rule_strings = std::mem::take(&mut sink.rule_strings);
     outcome.found = sink.found;
-}
-
-/// The 1-based line of each offset: the newlines before it, plus one. Text viewers and SARIF
-/// consumers (GitHub code scanning) place a result by its line, even in a binary. Only files
-/// with hits are read again, and only up to their last hit.
-fn line_numbers(file: &File, size: u64, offsets: &BTreeSet<u64>) -> io::Result<BTreeMap<u64, u64>> {
-    let mut lines = BTreeMap::new();
-    let (mut buf, mut at, mut newlines) = (vec![0u8; 1 << 20], 0u64, 0u64);
-    for &offset in offsets {
-        while at < offset.min(size) {
-            let want = (offset.min(size) - at).min(buf.len() as u64) as usize;
-            let read = file.read_at(&mut buf[..want], at)?;
-            if read == 0 {
-                break;
-            }
-            newlines += buf[..read].iter().filter(|&&b| b == b'\n').count() as u64;
-            at += read as u64;
-        }
-        lines.insert(offset, newlines + 1);
-    }
-    Ok(lines)
 }
 
 /// The rule of a hit in file contents.
@@ -452,9 +476,11 @@ fn scan_ranges(
             (part, result)
         })
         .collect();
-    let mut bytes = 0;
-    for (part, result) in parts {
+    let (mut bytes, mut newlines) = (0, 0);
+    for (mut part, result) in parts {
         bytes += result?;
+        part.found.shift_lines(newlines);
+        newlines += part.lines.as_ref().map_or(0, |l| l.total);
         sink.found.merge(part.found, &tools.limits);
         sink.strings.merge(part.strings);
         sink.rule_strings.extend(part.rule_strings);

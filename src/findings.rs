@@ -123,8 +123,8 @@ pub struct Location {
     /// Byte offset of the match; `null` for a symlink and for a file's name.
     pub offset: Option<u64>,
     /// The 1-based line of the match (newline bytes before it, plus one), as text viewers and
-    /// SARIF count. Found only for the formats that place results by line (sarif, github,
-    /// markdown), since it means reading the file again; `null` otherwise.
+    /// SARIF count. Found only when a report places results by line (sarif, github,
+    /// markdown), since it means counting every newline; `null` otherwise.
     pub line: Option<u64>,
     /// Bytes of the match from `offset`: store dir (if any), hash, name and subpath; `null`
     /// where `offset` is.

@@ -71,12 +71,15 @@ pub struct Hit {
     pub subpath: String,
     /// The hit with a little printable context around it, escaped for display.
     pub excerpt: String,
+    /// Its 1-based line, when the caller counts lines (the scanner leaves it `None`).
+    pub line: Option<u64>,
 }
 
 /// Receives what a scan finds.
 pub trait ScanSink {
-    /// One store reference, in offset order.
-    fn hit(&mut self, hit: Hit);
+    /// One store reference, in offset order; `buf` (whose `buf[0]` is at file offset `base`)
+    /// holds it and the region it was found in.
+    fn hit(&mut self, hit: Hit, buf: &[u8], base: u64);
 
     /// Each region as it is scanned: the hits of `buf[owned]` are being reported; the bytes
     /// around it are context (at least [`CONTEXT`] on each side, unless the file ends).
@@ -87,7 +90,7 @@ pub trait ScanSink {
 }
 
 impl<F: FnMut(Hit)> ScanSink for F {
-    fn hit(&mut self, hit: Hit) {
+    fn hit(&mut self, hit: Hit, _buf: &[u8], _base: u64) {
         self(hit)
     }
 }
@@ -303,7 +306,7 @@ impl Scanner {
             if run_start && end == i + HASH_LEN {
                 if let Some(hit) = self.classify(buf, i, base) {
                     classified = true;
-                    sink.hit(hit);
+                    sink.hit(hit, buf, base);
                 }
             }
             if !self.candidates.is_empty() {
@@ -314,7 +317,7 @@ impl Scanner {
                     }
                     if let Ok(window) = <[u8; HASH_LEN]>::try_from(&buf[k..k + HASH_LEN]) {
                         if self.candidates.contains(&window) {
-                            sink.hit(self.known_hash_hit(buf, k, base));
+                            sink.hit(self.known_hash_hit(buf, k, base), buf, base);
                         }
                     }
                 }
@@ -442,6 +445,7 @@ impl Scanner {
             name: String::from_utf8_lossy(name).into_owned(),
             subpath: String::from_utf8_lossy(&buf[name_end..match_end]).into_owned(),
             excerpt: crate::escape::escape_bytes(&buf[match_start - lead..match_end + trail]),
+            line: None,
         }
     }
 }
