@@ -10,7 +10,7 @@
 use std::io::{self, Write};
 
 use crate::findings::{Finding, Report, Severity};
-use crate::report::human::{human_bytes, write_totals};
+use crate::report::human::write_totals;
 use crate::report::subject;
 
 /// Writes the annotations and the totals.
@@ -75,14 +75,8 @@ fn annotation(finding: &Finding) -> String {
     if let Some(reference) = &finding.reference {
         message.push_str(&format!("\npath: {}", reference.store_path));
     }
-    if let Some(size) = finding.size {
-        if let (Some(saves), Some(closure)) = (size.exclusive_bytes, size.closure_bytes) {
-            message.push_str(&format!(
-                "\ncost: saves {} if removed; its closure is {}",
-                human_bytes(saves),
-                human_bytes(closure)
-            ));
-        }
+    if let Some(cost) = super::cost(finding) {
+        message.push_str(&format!("\ncost: {cost}"));
     }
     if let Some(place) = place.filter(|p| !p.excerpt.is_empty()) {
         message.push_str(&format!("\nexcerpt: {}", place.excerpt));

@@ -46,10 +46,6 @@ pub fn human_bytes(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-fn size_or_unknown(bytes: Option<u64>) -> String {
-    bytes.map_or_else(|| "unknown".to_string(), human_bytes)
-}
-
 /// Writes the human report.
 pub fn write(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
     let p = Painter { color };
@@ -133,14 +129,9 @@ fn write_finding(
         }
     }
     if let Some(size) = finding.size {
-        let cost = match size.source {
-            SizeSource::Unknown => "unknown (no closure information for this path)".to_string(),
-            source => format!(
-                "saves {} if removed; its closure is {} ({})",
-                size_or_unknown(size.exclusive_bytes),
-                size_or_unknown(size.closure_bytes),
-                source_name(source)
-            ),
+        let cost = match super::cost(finding) {
+            Some(cost) => format!("{cost} ({})", source_name(size.source)),
+            None => "unknown (no closure information for this path)".to_string(),
         };
         writeln!(out, "  {}     {}", p.paint(DIM, "cost"), cost)?;
     }

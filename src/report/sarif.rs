@@ -17,7 +17,6 @@ use serde_json::{json, Map, Value};
 
 use crate::escape::unescape;
 use crate::findings::{Finding, Location, Report, Severity};
-use crate::report::human::human_bytes;
 use crate::rules::{Catalogue, RuleText};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -106,14 +105,8 @@ fn result(finding: &Finding, rules: &[&RuleText]) -> Value {
     if let Some(reference) = &finding.reference {
         text.push_str(&format!(" Store path: {}.", reference.store_path));
     }
-    if let Some(size) = finding.size {
-        if let (Some(saves), Some(closure)) = (size.exclusive_bytes, size.closure_bytes) {
-            text.push_str(&format!(
-                " Removing it saves {} (its closure is {}).",
-                human_bytes(saves),
-                human_bytes(closure)
-            ));
-        }
+    if let Some(cost) = super::cost(finding) {
+        text.push_str(&format!(" Cost: {cost}."));
     }
     if let Some(fix) = &finding.fix {
         text.push_str(&format!(" Fix: {}", sentence(fix)));
