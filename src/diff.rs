@@ -168,11 +168,14 @@ pub fn side_of(report: &crate::findings::Report) -> Result<Side> {
     ))?)
 }
 
-/// Reads a saved report, refusing anything that is not `stowaway.report/1`.
+/// Reads a saved report, refusing anything that is not `stowaway.report/1`. A report may
+/// come from anyone (a pull request's artifact): control characters in its strings are
+/// escaped before anything is shown.
 pub fn read_report(path: &Path, text: &[u8]) -> Result<Side> {
     let name = crate::escape::escape_path(path);
-    let value: serde_json::Value = serde_json::from_slice(text)
+    let mut value: serde_json::Value = serde_json::from_slice(text)
         .with_context(|| format!("{name} is neither a report nor something to audit"))?;
+    defang(&mut value);
     match value.get("schema").and_then(|s| s.as_str()) {
         Some(REPORT_SCHEMA) => {}
         Some(other) => bail!(
@@ -182,6 +185,22 @@ pub fn read_report(path: &Path, text: &[u8]) -> Result<Side> {
     }
     serde_json::from_value(value)
         .with_context(|| format!("{name} claims {REPORT_SCHEMA} but does not follow it"))
+}
+
+/// Escapes the control characters of every string in `value` (serde_json's nesting limit
+/// bounds the recursion).
+fn defang(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            if let std::borrow::Cow::Owned(escaped) = crate::escape::escape_controls(text) {
+                *text = escaped;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(defang),
+        Value::Object(fields) => fields.values_mut().for_each(defang),
+        _ => {}
+    }
 }
 
 /// Compares two audits.

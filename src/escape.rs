@@ -67,6 +67,27 @@ pub fn unescape(text: &str) -> Vec<u8> {
     out
 }
 
+/// Escapes only the control and invisible characters of text that should already be
+/// escaped (a report read back, which may have been written by anyone): a report stowaway
+/// wrote comes back unchanged, a crafted one cannot reach a terminal raw.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() || is_invisible(c)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() || is_invisible(c) {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Characters that change how a line reads without showing: bidirectional overrides and
 /// zero-width marks.
 fn is_invisible(c: char) -> bool {
@@ -76,6 +97,16 @@ fn is_invisible(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_text_read_back_keeps_its_escapes_and_loses_its_controls() {
+        let written = escape_bytes(b"tab\there\\ \x1b[31m");
+        assert_eq!(escape_controls(&written), written);
+        assert_eq!(
+            escape_controls("a\n::error::x\u{1b}[2J\u{202e}b"),
+            "a\\x0a::error::x\\x1b[2J\\xe2\\x80\\xaeb"
+        );
+    }
 
     #[test]
     fn escapes_what_a_terminal_would_act_on() {

@@ -215,3 +215,45 @@ fn an_incomplete_side_exits_2() {
         run.stdout
     );
 }
+
+#[test]
+fn a_crafted_report_cannot_reach_the_terminal_or_the_log_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = clean_report(dir.path());
+    // A saved report of the leaky build, its strings rewritten as an attacker would.
+    let mut args = vec!["check"];
+    let leaky = leaky_args();
+    args.extend(leaky.iter().map(String::as_str));
+    args.extend(["--format", "json"]);
+    let mut report: Value = serde_json::from_str(&run(stowaway().args(&args)).stdout).unwrap();
+    let finding = &mut report["findings"][0];
+    finding["reference"]["package"] = "evil\u{1b}[2J\n::error::pwned".into();
+    finding["locations"][0]["file"] = "bin/\r\u{202e}app".into();
+    finding["rule"] = "rule\u{7}".into();
+    let crafted = dir.path().join("crafted.json");
+    fs::write(&crafted, report.to_string()).unwrap();
+    let human = diff(&[&old, crafted.to_str().unwrap()]);
+    assert_eq!(human.code, 1, "{}", human.stderr);
+    for bad in ['\u{1b}', '\r', '\u{202e}', '\u{7}'] {
+        assert!(!human.stdout.contains(bad), "{bad:?} in\n{}", human.stdout);
+    }
+    assert!(!human.stdout.contains("\n::error"), "{}", human.stdout);
+    assert!(
+        human
+            .stdout
+            .contains("+ error [rule\\x07] evil\\x1b[2J\\x0a::error::pwned"),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains(" — in bin/\\x0d\\xe2\\x80\\xaeapp"),
+        "{}",
+        human.stdout
+    );
+    // A schema name is data too.
+    let other = dir.path().join("other.json");
+    fs::write(&other, "{\"schema\": \"x\\u001b[31m\\ny\"}").unwrap();
+    let run = diff(&[&old, other.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert_one_line_error(&run, "is a x\\x1b[31m\\x0ay report");
+}
