@@ -183,6 +183,12 @@ fn malformed_closure_info_exits_2_naming_the_file() {
             "{\"/nix/store/short-x\":{\"narSize\":1,\"references\":[]}}",
             "/nix/store/short-x",
         ),
+        // A path from the file is data: its escape sequence and newline are shown escaped.
+        (
+            "hostile-path.json",
+            "{\"/nix/store/x\\u001b[2J\\n::error::y\":{\"narSize\":1,\"references\":[]}}",
+            "/nix/store/x\\x1b[2J\\x0a::error::y: ",
+        ),
     ];
     for (file, text, needle) in cases {
         let info = dir.path().join(file);

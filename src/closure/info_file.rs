@@ -7,8 +7,9 @@
 //! * a structured-attrs `.attrs.json` inside a Nix build, where `exportReferencesGraph.<name>`
 //!   becomes a top-level `<name>` array of `{path, narSize, closureSize, references, …}`.
 //!
-//! Each entry needs `narSize` and `references`; `deriver` is kept when present. Any other
-//! field is ignored. A malformed file is an error that names the file and the entry.
+//! Each entry needs `narSize` and `references`; `deriver` is kept when it is a store path.
+//! Any other field is ignored. A malformed file is an error that names the file and the entry
+//! (escaped: the file may come from anyone).
 
 use std::path::Path;
 
@@ -16,14 +17,15 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
 
 use super::{ClosureGraph, Node};
+use crate::escape::{escape_bytes, escape_path};
 use crate::findings::SizeSource;
 use crate::store_path::StorePath;
 
 /// Loads a closure-info file.
 pub fn load(file: &Path, store_dir: &str) -> Result<ClosureGraph> {
-    let text = std::fs::read(file).with_context(|| format!("closure info {}", file.display()))?;
-    parse(&text, store_dir, SizeSource::ClosureInfo)
-        .with_context(|| format!("closure info {}", file.display()))
+    let name = escape_path(file);
+    let text = std::fs::read(file).with_context(|| format!("closure info {name}"))?;
+    parse(&text, store_dir, SizeSource::ClosureInfo).with_context(|| format!("closure info {name}"))
 }
 
 /// Parses closure-info JSON of any known shape, attributing its sizes to `source`.
@@ -45,6 +47,7 @@ pub fn parse(text: &[u8], store_dir: &str, source: SizeSource) -> Result<Closure
         }
         Value::Object(map) if is_structured_attrs(map) => {
             for (key, entries) in map.iter().filter(|(_, v)| is_reference_graph(v)) {
+                let key = escape_bytes(key.as_bytes());
                 for (index, entry) in entries.as_array().into_iter().flatten().enumerate() {
                     let object = entry
                         .as_object()
@@ -62,7 +65,7 @@ pub fn parse(text: &[u8], store_dir: &str, source: SizeSource) -> Result<Closure
                 match entry {
                     Value::Null => continue, // an invalid path, as newer Nix prints it
                     Value::Object(object) => graph.insert(node(path, object, store_dir)?),
-                    _ => bail!("{path}: expected an object"),
+                    _ => bail!("{}: expected an object", escape_bytes(path.as_bytes())),
                 }
             }
         }
@@ -85,8 +88,9 @@ fn is_reference_graph(value: &Value) -> bool {
     })
 }
 
-fn node(path: &str, object: &Map<String, Value>, store_dir: &str) -> Result<Node> {
-    let store_path = StorePath::parse(path, store_dir).map_err(|e| anyhow!("{path}: {e}"))?;
+fn node(raw_path: &str, object: &Map<String, Value>, store_dir: &str) -> Result<Node> {
+    let path = escape_bytes(raw_path.as_bytes());
+    let store_path = StorePath::parse(raw_path, store_dir).map_err(|e| anyhow!("{path}: {e}"))?;
     let nar_size = object
         .get("narSize")
         .and_then(Value::as_u64)
@@ -102,16 +106,18 @@ fn node(path: &str, object: &Map<String, Value>, store_dir: &str) -> Result<Node
                 .ok_or_else(|| anyhow!("{path}: a reference is not a string"))?;
             StorePath::parse(text, store_dir)
                 .map(|p| p.hash().to_string())
-                .map_err(|e| anyhow!("{path}: reference {text}: {e}"))
+                .map_err(|e| anyhow!("{path}: reference {}: {e}", escape_bytes(text.as_bytes())))
         })
         .collect::<Result<Vec<_>>>()?;
-    let deriver = object.get("deriver").and_then(Value::as_str).map(|d| {
-        if d.starts_with('/') {
-            d.to_string()
-        } else {
-            format!("{store_dir}/{d}")
-        }
-    });
+    // Newer Nix prints it without the store dir. Shown in reports, so only a store path.
+    let deriver = object
+        .get("deriver")
+        .and_then(Value::as_str)
+        .map(|d| match d.starts_with('/') {
+            true => d.to_string(),
+            false => format!("{store_dir}/{d}"),
+        })
+        .filter(|d| StorePath::parse(d, store_dir).is_ok());
     Ok(Node {
         path: store_path,
         nar_size,
@@ -150,6 +156,28 @@ mod tests {
             app.deriver.as_deref(),
             Some("/nix/store/vyg778d2zqxj9cqs8vq9jycy12d2f1rr-app-1.0.drv")
         );
+    }
+
+    #[test]
+    fn a_deriver_is_kept_only_when_it_is_a_store_path() {
+        for (deriver, kept) in [
+            ("vyg778d2zqxj9cqs8vq9jycy12d2f1rr-app-1.0.drv", true),
+            (
+                "/nix/store/vyg778d2zqxj9cqs8vq9jycy12d2f1rr-app-1.0.drv",
+                true,
+            ),
+            (
+                "/nix/store/vyg778d2zqxj9cqs8vq9jycy12d2f1rr-app\\u001b[2J.drv",
+                false,
+            ),
+            ("unknown-deriver", false),
+        ] {
+            let text =
+                format!(r#"{{"{APP}":{{"narSize":520,"references":[],"deriver":"{deriver}"}}}}"#);
+            let graph = parse(text.as_bytes(), "/nix/store", SizeSource::ClosureInfo).unwrap();
+            let node = graph.get("jgawiwb6yq4b803z440n388s8w2w59za").unwrap();
+            assert_eq!(node.deriver.is_some(), kept, "{deriver}");
+        }
     }
 
     #[test]
