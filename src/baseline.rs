@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::escape::escape_controls;
 use crate::findings::{Finding, Severity};
 
 /// The schema id every baseline file starts with.
@@ -91,7 +92,9 @@ pub fn read(file: &Path) -> Result<Vec<Entry>> {
     parse(&name, &text)
 }
 
-/// The entries of a baseline's bytes; `name` says where they came from in errors.
+/// The entries of a baseline's bytes; `name` says where they came from in errors. A baseline
+/// is committed next to the code, so a pull request may change it: control characters in its
+/// strings are escaped (the entries stowaway writes have none, so they match as written).
 pub fn parse(name: &str, text: &[u8]) -> Result<Vec<Entry>> {
     let parsed: BaselineFile = serde_json::from_slice(text)
         .map_err(|e| anyhow!("{e}"))
@@ -102,7 +105,17 @@ pub fn parse(name: &str, text: &[u8]) -> Result<Vec<Entry>> {
             parsed.schema
         );
     }
-    Ok(parsed.entries)
+    let shown = |text: String| escape_controls(&text).into_owned();
+    Ok(parsed
+        .entries
+        .into_iter()
+        .map(|e| Entry {
+            rule: shown(e.rule),
+            subject: shown(e.subject),
+            output: shown(e.output),
+            file: shown(e.file),
+        })
+        .collect())
 }
 
 /// Lowers every finding whose entries are all in the baseline to `info`, and says which
@@ -127,5 +140,28 @@ pub fn apply(entries: &[Entry], findings: &mut [Finding]) -> Applied {
             .filter(|e| !used.contains(*e))
             .cloned()
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_read_with_control_characters_escaped_and_escapes_kept() {
+        let text = br#"{"schema":"stowaway.baseline/1","entries":[
+            {"rule":"store-reference","subject":"evil\u001b[2J\n::error::x","output":"out","file":"bin/a\\x0ab"}]}"#;
+        let entries = parse("b.json", text).unwrap();
+        assert_eq!(entries[0].subject, "evil\\x1b[2J\\x0a::error::x");
+        assert_eq!(
+            entries[0].file, "bin/a\\x0ab",
+            "what stowaway escaped is kept"
+        );
+        let other = br#"{"schema":"stowaway.baseline/9","entries":[]}"#;
+        let message = format!("{:#}", parse("b.json", other).unwrap_err());
+        assert_eq!(
+            message,
+            "baseline b.json: schema \"stowaway.baseline/9\", expected \"stowaway.baseline/1\""
+        );
     }
 }
