@@ -69,8 +69,10 @@ fn fifos_and_sockets_in_a_tree_are_skipped_not_opened() {
     mkfifo(&dir.path().join("pipe"));
     let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
     fs::write(dir.path().join("config"), format!("dir={PATH_IN_STORE}\n")).unwrap();
+    let before = snapshot(dir.path());
     let run = check_json(&[dir.path().to_str().unwrap()]);
     assert_eq!(run.code, 1);
+    assert_eq!(snapshot(dir.path()), before, "nothing audited was written");
     let report = run.json();
     let skipped: Vec<(String, String)> = report["skipped"]
         .as_array()
@@ -140,6 +142,7 @@ fn odd_file_names_are_escaped_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let name = std::ffi::OsStr::from_bytes(b"bad\xff\nname\x1b[31m");
     fs::write(dir.path().join(name), PATH_IN_STORE).unwrap();
+    let before = snapshot(dir.path());
     let run = check_json(&[dir.path().to_str().unwrap()]);
     assert_eq!(run.code, 1);
     let report = run.json();
@@ -154,6 +157,7 @@ fn odd_file_names_are_escaped_in_every_format() {
         human.stdout
     );
     assert!(!human.stdout.contains('\x1b'));
+    assert_eq!(snapshot(dir.path()), before, "nothing audited was written");
 }
 
 #[test]

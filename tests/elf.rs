@@ -418,7 +418,9 @@ fn hostile_elf_files_are_still_scanned_and_reported_unparseable() {
     for (name, bytes) in &cases {
         fs::write(dir.path().join(name), bytes).unwrap();
     }
+    let before = snapshot(dir.path());
     let run = check_json(&[dir.path().to_str().unwrap()]);
+    assert_eq!(snapshot(dir.path()), before, "nothing audited was written");
     assert_eq!(
         run.code, 1,
         "the store path is still found in the copies that keep it: {}",

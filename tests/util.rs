@@ -195,3 +195,20 @@ pub fn assert_one_line_error(run: &Run, needle: &str) {
         lines[0]
     );
 }
+
+/// Every entry under `dir` (symlinks not followed) with its modification time and, for a
+/// regular file, its contents: what an audit must leave exactly as it found it.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, std::time::SystemTime, Vec<u8>)> {
+    let mut entries = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.expect("walk");
+        let meta = entry.path().symlink_metadata().expect("metadata");
+        let contents = if meta.is_file() {
+            std::fs::read(entry.path()).expect("read")
+        } else {
+            Vec::new()
+        };
+        entries.push((entry.into_path(), meta.modified().expect("mtime"), contents));
+    }
+    entries
+}
