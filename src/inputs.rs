@@ -252,12 +252,15 @@ fn special_kind(kind: fs::FileType) -> &'static str {
 }
 
 /// Why an entry the walk listed could not be read: one that is gone was removed during the
-/// audit.
+/// audit, and a file that `O_NOFOLLOW` refuses was replaced by a symlink meanwhile.
 pub fn unreadable(err: &io::Error) -> String {
-    if err.kind() == io::ErrorKind::NotFound {
-        "disappeared during the audit; audit a finished build".to_string()
-    } else {
-        io_message(err)
+    match err.raw_os_error() {
+        Some(libc::ENOENT) => "disappeared during the audit; audit a finished build".to_string(),
+        Some(libc::ELOOP) => {
+            "changed into a symlink during the audit, not followed; audit a finished build"
+                .to_string()
+        }
+        _ => io_message(err),
     }
 }
 

@@ -129,13 +129,14 @@ fn a_store_path_written_into_a_part_already_read_is_not_missed_silently() {
 }
 
 #[test]
-fn entries_removed_after_the_walk_listed_them_are_reported_as_gone() {
+fn entries_removed_or_swapped_after_the_walk_listed_them_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     // Walked in name order by one worker: the big file first, the rest while it is read.
     sparse(&dir.path().join("a-big"));
     fs::create_dir(dir.path().join("b-dir")).unwrap();
     fs::write(dir.path().join("b-dir/inside"), PATH_IN_STORE).unwrap();
     fs::write(dir.path().join("c-file"), PATH_IN_STORE).unwrap();
+    fs::write(dir.path().join("d-file"), PATH_IN_STORE).unwrap();
     let run = run_while(
         stowaway()
             .arg("check")
@@ -145,16 +146,20 @@ fn entries_removed_after_the_walk_listed_them_are_reported_as_gone() {
             once_read(pid, GIB, || {
                 fs::remove_dir_all(dir.path().join("b-dir")).unwrap();
                 fs::remove_file(dir.path().join("c-file")).unwrap();
+                fs::remove_file(dir.path().join("d-file")).unwrap();
+                std::os::unix::fs::symlink("/etc/passwd", dir.path().join("d-file")).unwrap();
             })
         },
     );
     assert_eq!(run.code, 2, "{}", run.stdout);
     let gone = "disappeared during the audit; audit a finished build".to_string();
+    let swapped = "changed into a symlink during the audit, not followed; audit a finished build";
     assert_eq!(
         errors(&run),
         [
             ("b-dir".to_string(), gone.clone()),
-            ("c-file".to_string(), gone)
+            ("c-file".to_string(), gone),
+            ("d-file".to_string(), swapped.to_string())
         ]
     );
     assert_eq!(run.json()["findings"].as_array().unwrap().len(), 0);
