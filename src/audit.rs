@@ -224,8 +224,10 @@ fn report(
         .iter()
         .filter_map(|o| {
             Some(AuditError {
-                path: o.rel.clone(),
                 message: o.error.clone()?,
+                path: targets[o.target].path_of(&o.rel),
+                target: target(o),
+                file: o.rel.clone(),
             })
         })
         .collect();
@@ -234,8 +236,10 @@ fn report(
         .iter()
         .filter_map(|o| {
             Some(Skipped {
-                path: o.rel.clone(),
                 kind: o.skipped?,
+                path: targets[o.target].path_of(&o.rel),
+                target: target(o),
+                file: o.rel.clone(),
             })
         })
         .collect();

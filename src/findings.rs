@@ -233,15 +233,23 @@ pub struct Unparseable {
 /// A file or directory that could not be read; the audit went on without it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct AuditError {
+    /// Where it is from where stowaway ran: the target joined with `file`, as in a location.
     pub path: String,
     pub message: String,
+    /// The target as given.
+    pub target: String,
+    /// Relative to the target (a file target's own name).
+    pub file: String,
 }
 
 /// An entry that was deliberately not opened (FIFO, socket, device).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Skipped {
+    /// As in [`AuditError`].
     pub path: String,
     pub kind: &'static str,
+    pub target: String,
+    pub file: String,
 }
 
 /// Totals over the whole audit.

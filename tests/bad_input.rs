@@ -80,7 +80,7 @@ fn fifos_and_sockets_in_a_tree_are_skipped_not_opened() {
         .iter()
         .map(|s| {
             (
-                s["path"].as_str().unwrap().into(),
+                s["file"].as_str().unwrap().into(),
                 s["kind"].as_str().unwrap().into(),
             )
         })
@@ -247,7 +247,7 @@ fn an_unreadable_file_is_listed_and_the_audit_goes_on_but_cannot_pass() {
         .iter()
         .map(|e| {
             (
-                e["path"].as_str().unwrap().into(),
+                e["file"].as_str().unwrap().into(),
                 e["message"].as_str().unwrap().into(),
             )
         })
@@ -259,6 +259,10 @@ fn an_unreadable_file_is_listed_and_the_audit_goes_on_but_cannot_pass() {
             ("secret".into(), "permission denied".into())
         ]
     );
+    // Named from where stowaway ran too, so that several targets cannot be confused.
+    let root = dir.path().to_str().unwrap();
+    assert_eq!(report["errors"][0]["target"], root);
+    assert_eq!(report["errors"][0]["path"], format!("{root}/locked"));
     assert_eq!(
         findings(&report, "store-reference")[0]["locations"][0]["file"],
         "visible"

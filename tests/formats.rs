@@ -353,6 +353,14 @@ fn a_partial_audit_says_so_in_every_format() {
             .args(["--format", format]));
         assert_eq!(run.code, 2, "{format}: {}", run.stderr);
         assert!(run.stdout.contains(says), "{format}:\n{}", run.stdout);
+        if format == "github" {
+            // The annotation is on the file as named from where stowaway ran.
+            let on = format!(
+                "::error title=stowaway%3A unreadable,file={}/secret::",
+                out.display()
+            );
+            assert!(run.stdout.contains(&on), "{}", run.stdout);
+        }
     }
 }
 

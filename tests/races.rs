@@ -52,7 +52,7 @@ fn errors(run: &Run) -> Vec<(String, String)> {
         .iter()
         .map(|e| {
             (
-                e["path"].as_str().unwrap().to_string(),
+                e["file"].as_str().unwrap().to_string(),
                 e["message"].as_str().unwrap().to_string(),
             )
         })
