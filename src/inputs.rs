@@ -99,16 +99,32 @@ pub fn store_path_of(path: &Path, store: &Path) -> Option<StorePath> {
     StorePath::new(hash, name).ok()
 }
 
+/// Why an entry is not read: it was listed as a file or directory, and is a symlink now.
+const SWAPPED: &str =
+    "changed into a symlink during the audit, not followed; audit a finished build";
+
 /// Every entry of every target down to `max_depth` levels below it, in name order so that runs
 /// repeat, as the walk finds it (lazily: the consumer may run in parallel).
 pub fn walk(targets: &[Target], max_depth: usize) -> impl Iterator<Item = Entry> + Send + '_ {
     targets.iter().enumerate().flat_map(move |(index, target)| {
-        walkdir::WalkDir::new(&target.root)
+        let mut entries = walkdir::WalkDir::new(&target.root)
             .follow_links(false)
             .max_depth(max_depth)
             .sort_by_file_name()
-            .into_iter()
-            .map(move |item| match item {
+            .into_iter();
+        std::iter::from_fn(move || {
+            Some(match entries.next()? {
+                // walkdir opens a directory by its path, which follows a symlink put in its
+                // place after the listing; what it read then is not walked.
+                Ok(entry) if swapped_for_symlink(&entry) => {
+                    entries.skip_current_dir();
+                    Entry {
+                        target: index,
+                        rel: relative(target, entry.path()),
+                        name: Some(entry.file_name().to_os_string()),
+                        kind: EntryKind::Error(SWAPPED.to_string()),
+                    }
+                }
                 Ok(entry) => classify(index, target, entry, max_depth),
                 Err(err) => Entry {
                     target: index,
@@ -125,7 +141,15 @@ pub fn walk(targets: &[Target], max_depth: usize) -> impl Iterator<Item = Entry>
                     }),
                 },
             })
+        })
     })
+}
+
+/// A directory below the target that the listing saw and that is a symlink now.
+fn swapped_for_symlink(entry: &walkdir::DirEntry) -> bool {
+    entry.depth() > 0
+        && entry.file_type().is_dir()
+        && fs::symlink_metadata(entry.path()).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 impl Target {
@@ -256,10 +280,7 @@ fn special_kind(kind: fs::FileType) -> &'static str {
 pub fn unreadable(err: &io::Error) -> String {
     match err.raw_os_error() {
         Some(libc::ENOENT) => "disappeared during the audit; audit a finished build".to_string(),
-        Some(libc::ELOOP) => {
-            "changed into a symlink during the audit, not followed; audit a finished build"
-                .to_string()
-        }
+        Some(libc::ELOOP) => SWAPPED.to_string(),
         _ => io_message(err),
     }
 }

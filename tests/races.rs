@@ -137,6 +137,11 @@ fn entries_removed_or_swapped_after_the_walk_listed_them_are_reported() {
     fs::write(dir.path().join("b-dir/inside"), PATH_IN_STORE).unwrap();
     fs::write(dir.path().join("c-file"), PATH_IN_STORE).unwrap();
     fs::write(dir.path().join("d-file"), PATH_IN_STORE).unwrap();
+    fs::create_dir(dir.path().join("e-dir")).unwrap();
+    fs::write(dir.path().join("e-dir/inside"), "plain").unwrap();
+    // What a directory swapped for a symlink would lead to: never walked.
+    let elsewhere = tempfile::tempdir().unwrap();
+    fs::write(elsewhere.path().join("outside"), PATH_IN_STORE).unwrap();
     let run = run_while(
         stowaway()
             .arg("check")
@@ -148,6 +153,8 @@ fn entries_removed_or_swapped_after_the_walk_listed_them_are_reported() {
                 fs::remove_file(dir.path().join("c-file")).unwrap();
                 fs::remove_file(dir.path().join("d-file")).unwrap();
                 std::os::unix::fs::symlink("/etc/passwd", dir.path().join("d-file")).unwrap();
+                fs::remove_dir_all(dir.path().join("e-dir")).unwrap();
+                std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("e-dir")).unwrap();
             })
         },
     );
@@ -159,7 +166,8 @@ fn entries_removed_or_swapped_after_the_walk_listed_them_are_reported() {
         [
             ("b-dir".to_string(), gone.clone()),
             ("c-file".to_string(), gone),
-            ("d-file".to_string(), swapped.to_string())
+            ("d-file".to_string(), swapped.to_string()),
+            ("e-dir".to_string(), swapped.to_string())
         ]
     );
     assert_eq!(run.json()["findings"].as_array().unwrap().len(), 0);
