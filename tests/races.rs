@@ -16,7 +16,7 @@ const PATH_IN_STORE: &str =
     "/nix/store/7xc4vz98chy1iyybyvmv302kr91n2y6a-openssl-3.0.12-etc/etc/ssl";
 const GIB: u64 = 1 << 30;
 /// Big enough that reading it takes seconds even on a fast machine (it costs no disk).
-const SPARSE_LEN: u64 = 16 * GIB;
+const SPARSE_LEN: u64 = 8 * GIB;
 
 fn sparse(path: &Path) {
     fs::File::create(path).unwrap().set_len(SPARSE_LEN).unwrap();
