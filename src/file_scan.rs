@@ -1,8 +1,8 @@
 //! Scans the audited entries: every regular file once, every symlink's target, in parallel.
 //!
 //! The walk streams into the workers (no waiting for a full listing), a file larger than
-//! [`SPLIT_ABOVE`] is cut into ranges that idle workers take over, and each file's hits are
-//! kept within the per-file caps. Each entry also yields its share of the target's NAR size,
+//! `SPLIT_ABOVE` (16 MiB) is cut into ranges that idle workers take over, and each file's hits
+//! are kept within the limits on locations and paths per file. Each entry also yields its share of the target's NAR size,
 //! from the same `fstat` that opening it needs, so the target is never walked twice. An ELF
 //! file's structure is read once, when its first chunk arrives ([`crate::inspect`]); library
 //! strings are searched in the same pass over its bytes ([`crate::libraries`]); its hits are

@@ -2,7 +2,7 @@
 //! places offsets in members, and inside ELF members in their sections and symbols.
 //!
 //! The format: `!<arch>\n`, then for each member a 60-byte header (name, dates, ids, mode,
-//! decimal size, "`\n") and its data, padded to an even offset. GNU keeps long names in a
+//! decimal size, then a backquote and a newline) and its data, padded to an even offset. GNU keeps long names in a
 //! `//` member and refers to them as `/<offset>`; BSD writes `#1/<length>` and puts the name
 //! at the start of the data. Symbol-table members (`/`, `/SYM64/`, `__.SYMDEF…`) are members
 //! like any other here.

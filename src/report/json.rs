@@ -45,7 +45,7 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     writeln!(out)
 }
 
-/// The report as the JSON value [`write`] prints.
+/// The report as the JSON value [`write()`] prints.
 pub fn to_value(report: &Report) -> serde_json::Value {
     serde_json::to_value(envelope(report)).unwrap_or_default()
 }

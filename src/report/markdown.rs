@@ -2,7 +2,7 @@
 //! verdict and totals, a table of findings with their sizes, the fixes, and what could not
 //! be read.
 //!
-//! Every text that came from a file is escaped for Markdown ([`text`]): each ASCII
+//! Every text that came from a file is escaped for Markdown (`text`): each ASCII
 //! punctuation character gets a backslash, which CommonMark and GitHub render as the
 //! character itself, so a file name can neither close a table cell nor open a link or HTML.
 
