@@ -43,6 +43,18 @@ fn once_read(pid: u32, bytes: u64, change: impl FnOnce()) {
     }
 }
 
+/// `stowaway check PATH ARGS… --format json`, doing `change` once it has read 1 GiB.
+fn audit_while(path: &Path, args: &[&str], change: impl FnOnce() + Send) -> Run {
+    run_while(
+        stowaway()
+            .arg("check")
+            .arg(path)
+            .args(args)
+            .args(["--format", "json"]),
+        |pid| once_read(pid, GIB, change),
+    )
+}
+
 fn errors(run: &Run) -> Vec<(String, String)> {
     let report = run.json();
     assert_eq!(report["complete"], false);
@@ -64,22 +76,14 @@ fn a_file_truncated_while_it_is_read_makes_the_audit_incomplete() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big");
     sparse(&file);
-    let run = run_while(
-        stowaway()
-            .arg("check")
-            .arg(&file)
-            .args(["--format", "json"]),
-        |pid| {
-            once_read(pid, GIB, || {
-                fs::File::options()
-                    .write(true)
-                    .open(&file)
-                    .unwrap()
-                    .set_len(GIB)
-                    .unwrap()
-            })
-        },
-    );
+    let run = audit_while(&file, &[], || {
+        fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(GIB)
+            .unwrap()
+    });
     assert_eq!(run.code, 2, "{}", run.stdout);
     let errors = errors(&run);
     assert_eq!(errors.len(), 1, "{errors:?}");
@@ -102,18 +106,10 @@ fn a_store_path_written_into_a_part_already_read_is_not_missed_silently() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big");
     sparse(&file);
-    let run = run_while(
-        stowaway()
-            .arg("check")
-            .arg(&file)
-            .args(["-j", "1", "--format", "json"]),
-        |pid| {
-            once_read(pid, GIB, || {
-                let writer = fs::File::options().write(true).open(&file).unwrap();
-                writer.write_all_at(PATH_IN_STORE.as_bytes(), 4096).unwrap();
-            })
-        },
-    );
+    let run = audit_while(&file, &["-j", "1"], || {
+        let writer = fs::File::options().write(true).open(&file).unwrap();
+        writer.write_all_at(PATH_IN_STORE.as_bytes(), 4096).unwrap();
+    });
     // The reference now at offset 4096 was read as zeros: a pass would be a lie.
     assert_eq!(run.code, 2, "{}", run.stdout);
     let errors = errors(&run);
@@ -142,22 +138,14 @@ fn entries_removed_or_swapped_after_the_walk_listed_them_are_reported() {
     // What a directory swapped for a symlink would lead to: never walked.
     let elsewhere = tempfile::tempdir().unwrap();
     fs::write(elsewhere.path().join("outside"), PATH_IN_STORE).unwrap();
-    let run = run_while(
-        stowaway()
-            .arg("check")
-            .arg(dir.path())
-            .args(["-j", "1", "--format", "json"]),
-        |pid| {
-            once_read(pid, GIB, || {
-                fs::remove_dir_all(dir.path().join("b-dir")).unwrap();
-                fs::remove_file(dir.path().join("c-file")).unwrap();
-                fs::remove_file(dir.path().join("d-file")).unwrap();
-                std::os::unix::fs::symlink("/etc/passwd", dir.path().join("d-file")).unwrap();
-                fs::remove_dir_all(dir.path().join("e-dir")).unwrap();
-                std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("e-dir")).unwrap();
-            })
-        },
-    );
+    let run = audit_while(dir.path(), &["-j", "1"], || {
+        fs::remove_dir_all(dir.path().join("b-dir")).unwrap();
+        fs::remove_file(dir.path().join("c-file")).unwrap();
+        fs::remove_file(dir.path().join("d-file")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("d-file")).unwrap();
+        fs::remove_dir_all(dir.path().join("e-dir")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("e-dir")).unwrap();
+    });
     assert_eq!(run.code, 2, "{}", run.stdout);
     let gone = "disappeared during the audit; audit a finished build".to_string();
     let swapped = "changed into a symlink during the audit, not followed; audit a finished build";
