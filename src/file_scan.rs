@@ -366,29 +366,22 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         }
     };
     outcome.executable = opened.executable;
-    // Past the limit a binary is only byte-scanned: its structure is never read.
     let parse = opened.size <= tools.limits.max_elf_size;
     let mut sink = FileSink::new(tools);
-    let result = if !parse {
-        match format_of(&opened.file) {
-            Ok(Format::Other) => {}
-            Ok(_) => outcome.limits.push(Limit::MaxElfSize),
-            Err(err) => {
-                outcome.error = Some(format!("read failed: {}", io_message(&err)));
-                return;
-            }
-        }
-        scan_ranges(tools, &opened.file, opened.size, None, &mut sink)
-    } else if opened.size <= SPLIT_ABOVE {
+    let result = if parse && opened.size <= SPLIT_ABOVE {
         sink.reader = Some((&opened.file, opened.size));
         tools
             .scanner
             .scan_file_range(&opened.file, opened.size, 0..opened.size, buffer, &mut sink)
     } else {
-        match format_of(&opened.file) {
-            Ok(format) => scan_ranges(tools, &opened.file, opened.size, Some(format), &mut sink),
-            Err(err) => Err(err),
-        }
+        format_of(&opened.file).and_then(|format| {
+            // Past the limit a binary is only byte-scanned: its structure is never read.
+            let structure = parse.then_some(format);
+            if structure.is_none() && format != Format::Other {
+                outcome.limits.push(Limit::MaxElfSize);
+            }
+            scan_ranges(tools, &opened.file, opened.size, structure, &mut sink)
+        })
     };
     match result {
         Ok(bytes) => outcome.bytes = bytes,

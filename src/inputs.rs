@@ -118,31 +118,29 @@ pub fn walk(targets: &[Target], max_depth: usize) -> impl Iterator<Item = Entry>
                 // place after the listing; what it read then is not walked.
                 Ok(entry) if swapped_for_symlink(&entry) => {
                     entries.skip_current_dir();
-                    Entry {
-                        target: index,
-                        rel: relative(target, entry.path()),
-                        name: Some(entry.file_name().to_os_string()),
-                        kind: EntryKind::Error(SWAPPED.to_string()),
-                    }
+                    error_entry(index, target, Some(entry.path()), SWAPPED.to_string())
                 }
                 Ok(entry) => classify(index, target, entry, max_depth),
-                Err(err) => Entry {
-                    target: index,
-                    rel: err
-                        .path()
-                        .map_or_else(|| ".".to_string(), |p| relative(target, p)),
-                    name: err
-                        .path()
-                        .and_then(Path::file_name)
-                        .map(OsStr::to_os_string),
-                    kind: EntryKind::Error(match err.io_error() {
+                Err(err) => {
+                    let message = match err.io_error() {
                         Some(io) => unreadable(io),
                         None => err.to_string(),
-                    }),
-                },
+                    };
+                    error_entry(index, target, err.path(), message)
+                }
             })
         })
     })
+}
+
+/// The entry at `path` (the target itself when there is none) that could not be read.
+fn error_entry(index: usize, target: &Target, path: Option<&Path>, message: String) -> Entry {
+    Entry {
+        target: index,
+        rel: path.map_or_else(|| ".".to_string(), |p| relative(target, p)),
+        name: path.and_then(Path::file_name).map(OsStr::to_os_string),
+        kind: EntryKind::Error(message),
+    }
 }
 
 /// A directory below the target that the listing saw and that is a symlink now.
