@@ -282,16 +282,10 @@ fn report(
             .filter(|f| f.size.is_some_and(|s| s.source == SizeSource::Unknown))
             .count() as u64,
     };
-    let complete = errors.is_empty() && limits.iter().all(|l| !l.incomplete);
-    let verdict = if complete && findings.iter().all(|f| f.severity != Severity::Error) {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
-    };
-    Report {
+    let mut report = Report {
         targets: targets.iter().map(|t| t.given.clone()).collect(),
-        verdict,
-        complete,
+        verdict: Verdict::Fail,
+        complete: false,
         findings,
         errors,
         limits,
@@ -300,7 +294,13 @@ fn report(
         unparseable,
         baseline: None,
         summary,
+    };
+    // Complete unless the report can say why not; passing only if complete and nothing fails.
+    report.complete = report.incompleteness().is_none();
+    if report.complete && report.failing().next().is_none() {
+        report.verdict = Verdict::Pass;
     }
+    report
 }
 
 /// Groups the hits of every file by referenced path.
