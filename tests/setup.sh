@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (as root); safe to run again.
+#   bash tests/setup.sh                   install
+#   bash tests/setup.sh --print-packages  print the Debian packages it would install
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 cd "$(dirname "$0")/.."
 
+# The Debian packages, one list: tests/host-packages.txt (tests/prerequisites.rs checks that
+# every host file the tests and their fixtures read comes from one of them).
+mapfile -t packages < <(sed -e 's/#.*//' tests/host-packages.txt | awk 'NF == 1 { print $1 }')
+if [ "${1:-}" = "--print-packages" ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+
 apt-get update
-# nix-bin: the agreement tests build real derivations; musl-tools: those derivations compile
-# static executables with musl-gcc; util-linux (setpriv) runs a test as an unprivileged user;
-# shellcheck: tests/ci.rs lints the shell in ci/.
-apt-get install -y nix-bin musl-tools util-linux shellcheck
+apt-get install -y "${packages[@]}"
 command -v nix-build >/dev/null || { echo "nix-build is missing after install" >&2; exit 1; }
 # tests/ci.rs validates the GitHub and GitLab jobs against their schemas (vendored: offline).
 pip install check-jsonschema==0.39.0

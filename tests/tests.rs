@@ -13,6 +13,7 @@ mod limits;
 mod mkcheck;
 mod nix;
 mod policy;
+mod prerequisites;
 mod races;
 mod rules;
 mod util;
