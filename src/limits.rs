@@ -197,7 +197,7 @@ impl std::fmt::Display for ByteSize {
         let shift = ["T", "G", "M", "K"]
             .into_iter()
             .zip([40, 30, 20, 10])
-            .find(|&(_, shift)| self.0 != 0 && self.0 % (1 << shift) == 0);
+            .find(|&(_, shift)| self.0 != 0 && self.0.is_multiple_of(1 << shift));
         match shift {
             Some((unit, shift)) => write!(f, "{}{unit}", self.0 >> shift),
             None => write!(f, "{}", self.0),
