@@ -25,10 +25,10 @@ use crate::limits::{Limit, Reached};
 use crate::linkage;
 use crate::policy::Policy;
 use crate::progress::Progress;
-use crate::report::human::human_bytes;
 use crate::rules::{Catalogue, FileFacts, FileIndex};
 use crate::scan::{Anchor, Scanner};
 use crate::store_path::StorePath;
+use crate::units::human_bytes;
 
 /// One referenced store path, gathered over all files.
 struct Gathered {

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::limits::{ByteSize, Limits};
+use crate::limits::Limits;
+use crate::units::ByteSize;
 
 /// A closure auditor for static binaries: finds every Nix store path that a build output
 /// still references, says whose it is and where it sits, and what it costs.

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::cli::{CheckArgs, ColorChoice, Format};
+use crate::cli::{AuditArgs, CheckArgs, ColorChoice, Format};
+use crate::policy::Policy;
+use crate::rules::Catalogue;
 use crate::scan::MAX_STORE_DIR_LEN;
+use crate::toml_file::problems_error;
 
 /// What `nix build` leaves behind, audited when no path is given.
 const DEFAULT_TARGET: &str = "result";
@@ -53,6 +56,26 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
+/// The rules (built-in, `--rules`, the policy file's `[[rule]]`s) and the policy, read
+/// together so that one run lists every problem of both.
+pub fn rules_and_policy(args: &AuditArgs) -> Result<(Catalogue, Policy)> {
+    let file = Policy::read(args.config.as_deref())?;
+    let catalogue = Catalogue::load(args.rules.as_deref(), file.as_ref());
+    let policy = match &file {
+        Some((name, text)) => Policy::parse(name, text, catalogue.as_ref().ok()),
+        None => Ok(Policy::default()),
+    };
+    match (catalogue, policy) {
+        (Ok(catalogue), Ok(policy)) => Ok((catalogue, policy.with_allow_flags(&args.allow)?)),
+        (Err(rules), Ok(_)) => Err(problems_error(&rules, "the rules")),
+        (Ok(_), Err(policy)) => Err(problems_error(&policy, "the policy")),
+        (Err(mut rules), Err(policy)) => {
+            rules.extend(policy);
+            Err(problems_error(&rules, "the rules and the policy"))
+        }
+    }
+}
+
 impl CheckConfig {
     /// Whether some report places results by line.
     pub fn wants_lines(&self) -> bool {
@@ -60,6 +83,7 @@ impl CheckConfig {
     }
 
     pub fn from_args(args: CheckArgs) -> Result<CheckConfig> {
+        let (catalogue, policy) = rules_and_policy(&args.audit)?;
         let store_dir = args
             .audit
             .store_dir
@@ -98,9 +122,6 @@ impl CheckConfig {
             Some(build) => Some(build.attrs.clone()),
             None => args.audit.closure_info,
         };
-        let policy_file = crate::policy::Policy::read(args.audit.config.as_deref())?;
-        let catalogue =
-            crate::rules::Catalogue::load(args.audit.rules.as_deref(), policy_file.as_ref())?;
         Ok(CheckConfig {
             paths,
             store_dir,
@@ -118,11 +139,7 @@ impl CheckConfig {
                 .map(crate::baseline::read)
                 .transpose()?,
             write_baseline: args.write_baseline,
-            policy: crate::policy::Policy::load(
-                policy_file.as_ref(),
-                &args.audit.allow,
-                &catalogue,
-            )?,
+            policy,
             catalogue,
         })
     }

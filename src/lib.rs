@@ -29,4 +29,5 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod store_path;
-pub mod toml_place;
+pub mod toml_file;
+pub mod units;

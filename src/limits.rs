@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::report::human::human_bytes;
+use crate::units::{counted, human_bytes, ByteSize};
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,11 +154,6 @@ impl Reached {
     }
 }
 
-/// `n` and the phrase that goes with it: `one` for 1, `many` otherwise.
-fn counted(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 fn effect(limit: Limit, value: u64, hits: u64) -> String {
     match limit {
         Limit::MaxDepth => format!(
@@ -188,86 +183,9 @@ fn effect(limit: Limit, value: u64, hits: u64) -> String {
     }
 }
 
-/// A byte size as a flag takes it and shows it: `512M`, `1G`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteSize(pub u64);
-
-impl std::fmt::Display for ByteSize {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shift = ["T", "G", "M", "K"]
-            .into_iter()
-            .zip([40, 30, 20, 10])
-            .find(|&(_, shift)| self.0 != 0 && self.0.is_multiple_of(1 << shift));
-        match shift {
-            Some((unit, shift)) => write!(f, "{}{unit}", self.0 >> shift),
-            None => write!(f, "{}", self.0),
-        }
-    }
-}
-
-impl std::str::FromStr for ByteSize {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<ByteSize, String> {
-        parse_size(text).map(ByteSize)
-    }
-}
-
-/// Reads a byte size: a number with an optional binary suffix (`K`, `M`, `G`, `T`, alone or
-/// followed by `iB` or `B`), as in `512M` or `2GiB`.
-fn parse_size(text: &str) -> Result<u64, String> {
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &text[digits.len()..];
-    let shift = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        "T" | "TB" | "TIB" => 40,
-        _ => return Err(format!("unknown unit {unit:?} (use K, M, G or T)")),
-    };
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size (a number, then K, M, G or T)"))?;
-    number
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("{text} is too large"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_read_with_binary_units() {
-        assert_eq!(parse_size("0"), Ok(0));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("512M"), Ok(512 << 20));
-        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
-        assert_eq!(parse_size("1kb"), Ok(1024));
-        assert_eq!(parse_size("3T"), Ok(3 << 40));
-        assert!(parse_size("").is_err());
-        assert!(parse_size("G").is_err());
-        assert!(parse_size("1.5G").is_err());
-        assert!(parse_size("-1").is_err());
-        assert!(parse_size("12Q").unwrap_err().contains("unknown unit"));
-        assert!(parse_size("99999999999T")
-            .unwrap_err()
-            .contains("too large"));
-    }
-
-    #[test]
-    fn sizes_show_in_their_largest_whole_unit() {
-        let shown = |n| ByteSize(n).to_string();
-        assert_eq!(shown(1 << 30), "1G");
-        assert_eq!(shown(512 << 20), "512M");
-        assert_eq!(shown(1536 << 20), "1536M");
-        assert_eq!(shown(1000), "1000");
-        assert_eq!(shown(0), "0");
-        for n in [0, 1, 1 << 10, 3 << 40, 12345 << 20] {
-            assert_eq!(shown(n).parse(), Ok(ByteSize(n)));
-        }
-    }
 
     #[test]
     fn hits_are_grouped_per_limit_counted_and_listed_in_order() {

@@ -67,13 +67,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(diff.exit_code() as u8)
         }
         Command::Rules { rules } => {
-            let catalogue = Catalogue::load(rules.as_deref(), Policy::read(None)?.as_ref())?;
+            let catalogue = catalogue(rules.as_deref())?;
             warn(&catalogue.warnings);
             output::to_stdout(|out| report::catalogue::write_list(out, &catalogue))?;
             Ok(0)
         }
         Command::Explain { id, rules } => {
-            let catalogue = Catalogue::load(rules.as_deref(), Policy::read(None)?.as_ref())?;
+            let catalogue = catalogue(rules.as_deref())?;
             let rule = catalogue.find(&id).ok_or_else(|| {
                 anyhow::anyhow!("unknown rule id {id:?} (`stowaway rules` lists them)")
             })?;
@@ -81,6 +81,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// The rules, with those of ./stowaway.toml if there is one.
+fn catalogue(extra: Option<&Path>) -> anyhow::Result<Catalogue> {
+    Catalogue::load(extra, Policy::read(None)?.as_ref())
+        .map_err(|problems| stowaway::toml_file::problems_error(&problems, "the rules"))
 }
 
 /// Runs one audit, on as many threads as asked, with a progress bar on a terminal.

@@ -21,18 +21,19 @@
 //! are errors. This module decides nothing about findings by itself: [`Policy::judge`] is
 //! applied by the audit, and [`Policy::unused`] reports the allows that matched nothing.
 
-use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use globset::{Glob, GlobMatcher};
 use serde::Deserialize;
+use toml::de::DeValue;
 use toml::Spanned;
 
 use crate::findings::Severity;
 use crate::rules::{Catalogue, Level};
-use crate::toml_place;
+use crate::toml_file::{self, TomlFile};
+use crate::units::parse_size;
 
 /// The file looked for in the working directory when no `--config` is given.
 pub const DEFAULT_FILE: &str = "stowaway.toml";
@@ -41,35 +42,20 @@ pub const DEFAULT_FILE: &str = "stowaway.toml";
 /// dynamically linked program needs wherever it runs.
 const DYNAMIC_RUNTIME: [&str; 6] = ["glibc", "musl", "libgcc", "gcc", "gcc-unwrapped", "libcxx"];
 
+/// An `[[allow]]` or `[[deny]]` table as written.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct PolicyFile {
-    profile: Option<Spanned<String>>,
-    #[serde(default)]
-    allow: Vec<EntryFile>,
-    #[serde(default)]
-    deny: Vec<EntryFile>,
-    #[serde(default)]
-    severity: std::collections::BTreeMap<Spanned<String>, Spanned<String>>,
-    budget: Option<BudgetFile>,
-    /// The project's own rules: read into the catalogue by [`crate::rules::Catalogue::load`].
-    #[serde(default, rename = "rule")]
-    _rules: Vec<toml::Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct EntryFile {
-    package: Spanned<String>,
+    package: String,
     output: Option<Vec<String>>,
-    reason: Option<Spanned<String>>,
+    reason: Option<String>,
 }
 
+/// The `[budget]` table as written: sizes are integers (bytes) or strings with a unit.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 struct BudgetFile {
-    max_closure_size: Option<Spanned<toml::Value>>,
-    max_reference_size: Option<Spanned<toml::Value>>,
+    max_closure_size: Option<toml::Value>,
+    max_reference_size: Option<toml::Value>,
 }
 
 /// One allow or deny entry.
@@ -141,16 +127,8 @@ impl Policy {
         Ok(Some((path.display().to_string(), text)))
     }
 
-    /// The policy of the file [`Policy::read`] read, with the `--allow` globs added.
-    pub fn load(
-        file: Option<&(String, String)>,
-        flags: &[String],
-        catalogue: &Catalogue,
-    ) -> Result<Policy> {
-        let mut policy = match file {
-            Some((name, text)) => Policy::parse(name, text, catalogue)?,
-            None => Policy::default(),
-        };
+    /// Adds the `--allow` globs.
+    pub fn with_allow_flags(mut self, flags: &[String]) -> Result<Policy> {
         for pattern in flags {
             let entry = Entry::new(
                 "--allow".to_string(),
@@ -160,117 +138,119 @@ impl Policy {
                 "given with --allow".to_string(),
             )
             .map_err(|e| anyhow::anyhow!("--allow {pattern:?}: {e}"))?;
-            policy.allow.push(entry);
+            self.allow.push(entry);
         }
-        Ok(policy)
+        Ok(self)
     }
 
-    /// Reads a policy; `name` names the file in messages.
-    pub fn parse(name: &str, text: &str, catalogue: &Catalogue) -> Result<Policy> {
-        let file: PolicyFile = match toml::from_str(text) {
-            Ok(file) => file,
-            Err(e) => bail!("{}", toml_place::error(name, &e)),
-        };
-        let at = |span: Range<usize>| toml_place::position(name, text, span.start);
-        let mut problems = Vec::new();
+    /// Reads a policy; `name` names the file in messages. Rule ids in `[severity]` are
+    /// checked against `catalogue` when there is one (there is none when the rules
+    /// themselves could not be read). `Err` holds every problem of the file.
+    pub fn parse(
+        name: &str,
+        text: &str,
+        catalogue: Option<&Catalogue>,
+    ) -> Result<Policy, Vec<String>> {
+        let mut file = TomlFile::new(name, text);
         let mut policy = Policy::default();
-        match file
-            .profile
-            .as_ref()
-            .map(|p| (p.get_ref().as_str(), p.span()))
-        {
-            None | Some(("static", _)) => {}
-            Some(("dynamic", span)) => {
+        for (key, value) in file.table().iter().flat_map(|t| t.iter()) {
+            match key.get_ref().as_ref() {
+                "profile" => policy.read_profile(&mut file, value),
+                "allow" => policy.allow.extend(read_entries(&mut file, value)),
+                "deny" => policy.deny.extend(read_entries(&mut file, value)),
+                "severity" => policy.read_severities(&mut file, value, catalogue),
+                "budget" => policy.read_budget(&mut file, value),
+                // The project's own rules: read by [`crate::rules::Catalogue::load`].
+                "rule" => {}
+                other => file.problem(
+                    key.span(),
+                    format!(
+                        "unknown key `{other}` (profile, allow, deny, severity, budget or rule)"
+                    ),
+                ),
+            }
+        }
+        let problems = file.into_problems();
+        if problems.is_empty() {
+            Ok(policy)
+        } else {
+            Err(problems)
+        }
+    }
+
+    fn read_profile(&mut self, file: &mut TomlFile, value: &Spanned<DeValue>) {
+        match file.read::<String>(value).as_deref() {
+            None | Some("static") => {}
+            Some("dynamic") => {
+                let origin = file.position(value.span().start);
                 for package in DYNAMIC_RUNTIME {
                     let entry = Entry::new(
-                        at(span.clone()),
+                        origin.clone(),
                         None,
                         package,
                         None,
                         "the dynamic profile accepts the C runtime".into(),
                     );
-                    policy.allow.extend(entry.ok());
+                    self.allow.extend(entry.ok());
                 }
             }
-            Some((other, span)) => problems.push(format!(
-                "{}: unknown profile {other:?} (static or dynamic)",
-                at(span)
-            )),
+            Some(other) => file.problem(
+                value.span(),
+                format!("unknown profile {other:?} (static or dynamic)"),
+            ),
         }
-        for (list, entries) in [
-            (&mut policy.allow, &file.allow),
-            (&mut policy.deny, &file.deny),
-        ] {
-            for entry in entries {
-                let origin = at(entry.package.span());
-                let Some(reason) = entry
-                    .reason
-                    .as_ref()
-                    .filter(|r| !r.get_ref().trim().is_empty())
-                else {
-                    problems.push(format!(
-                        "{origin}: {:?} needs a reason",
-                        entry.package.get_ref()
-                    ));
-                    continue;
-                };
-                let line = toml_place::line(text, entry.package.span().start) as u64;
-                match Entry::new(
-                    origin.clone(),
-                    Some((name.to_string(), line)),
-                    entry.package.get_ref(),
-                    entry.output.clone(),
-                    reason.get_ref().clone(),
-                ) {
-                    Ok(entry) => list.push(entry),
-                    Err(e) => problems.push(format!("{origin}: {e}")),
-                }
-            }
-        }
-        for (rule, level) in &file.severity {
-            let level = match level.get_ref().as_str() {
-                "deny" => Some(Level::Deny),
-                "warn" => Some(Level::Warn),
-                "info" => Some(Level::Info),
-                other => {
-                    problems.push(format!(
-                        "{}: severity {other:?} is not deny, warn or info",
-                        at(level.span())
-                    ));
-                    None
-                }
-            };
-            if catalogue.find(rule.get_ref()).is_none() {
-                problems.push(format!(
-                    "{}: unknown rule id {:?} (`stowaway rules` lists them)",
-                    at(rule.span()),
-                    rule.get_ref()
-                ));
-            } else if let Some(level) = level {
-                policy.severity.push((rule.get_ref().clone(), level));
-            }
-        }
-        if let Some(budget) = &file.budget {
-            for (value, slot) in [
-                (&budget.max_closure_size, &mut policy.max_closure_size),
-                (&budget.max_reference_size, &mut policy.max_reference_size),
-            ] {
-                if let Some(value) = value {
-                    match size(value.get_ref()) {
-                        Ok(bytes) => *slot = Some(bytes),
-                        Err(e) => problems.push(format!("{}: {e}", at(value.span()))),
-                    }
-                }
-            }
-        }
-        if !problems.is_empty() {
-            bail!(
-                "{} problem(s) in the policy:\n  {}",
-                problems.len(),
-                problems.join("\n  ")
+    }
+
+    fn read_severities(
+        &mut self,
+        file: &mut TomlFile,
+        value: &Spanned<DeValue>,
+        catalogue: Option<&Catalogue>,
+    ) {
+        let DeValue::Table(table) = value.get_ref() else {
+            file.problem(
+                value.span(),
+                "`severity` must be a table of rule id = level",
             );
+            return;
+        };
+        for (rule, level) in table.iter() {
+            let level = file.read::<Level>(level);
+            let rule_id = rule.get_ref().to_string();
+            if catalogue.is_some_and(|c| c.find(&rule_id).is_none()) {
+                file.problem(
+                    rule.span(),
+                    format!("unknown rule id {rule_id:?} (`stowaway rules` lists them)"),
+                );
+            } else if let Some(level) = level {
+                self.severity.push((rule_id, level));
+            }
         }
-        Ok(policy)
+    }
+
+    fn read_budget(&mut self, file: &mut TomlFile, value: &Spanned<DeValue>) {
+        let Some(budget) = file.read::<BudgetFile>(value) else {
+            return;
+        };
+        for (key, written, slot) in [
+            (
+                "max-closure-size",
+                &budget.max_closure_size,
+                &mut self.max_closure_size,
+            ),
+            (
+                "max-reference-size",
+                &budget.max_reference_size,
+                &mut self.max_reference_size,
+            ),
+        ] {
+            if let Some(written) = written {
+                match budget_size(written) {
+                    Ok(bytes) => *slot = Some(bytes),
+                    Err(e) => file.problem(toml_file::span_of(value, &[key]), e),
+                }
+            }
+        }
     }
 
     /// The severity of a finding under `rule` about `package`/`output` (if any), and why it
@@ -310,39 +290,48 @@ impl Policy {
     }
 }
 
-/// A size in bytes: an integer, or a string such as "60 MiB" or "5MB".
-fn size(value: &toml::Value) -> Result<u64, String> {
-    let bytes = match value {
-        toml::Value::Integer(n) if *n > 0 => Some(*n as u64),
-        toml::Value::String(text) => {
-            let text = text.trim();
-            let split = text
-                .find(|c: char| !c.is_ascii_digit() && c != '.')
-                .unwrap_or(text.len());
-            let (number, unit) = text.split_at(split);
-            let factor: Option<f64> = match unit.trim() {
-                "" | "B" => Some(1.0),
-                "KiB" => Some(1024.0),
-                "MiB" => Some(1024.0 * 1024.0),
-                "GiB" => Some(1024.0 * 1024.0 * 1024.0),
-                "kB" | "KB" => Some(1e3),
-                "MB" => Some(1e6),
-                "GB" => Some(1e9),
-                _ => None,
-            };
-            number
-                .parse::<f64>()
-                .ok()
-                .zip(factor)
-                .map(|(n, f)| n * f)
-                .filter(|b| b.is_finite() && *b >= 1.0 && *b < 1e18)
-                .map(|b| b as u64)
-        }
-        _ => None,
+/// The entries of an `[[allow]]` or `[[deny]]` array; each without a reason is a problem.
+fn read_entries(file: &mut TomlFile, value: &Spanned<DeValue>) -> Vec<Entry> {
+    let DeValue::Array(items) = value.get_ref() else {
+        file.problem(
+            value.span(),
+            "must be an array of tables ([[allow]], [[deny]])",
+        );
+        return Vec::new();
     };
-    bytes.ok_or_else(|| {
-        format!("{value} is not a size (a positive number of bytes, or e.g. \"60 MiB\")")
-    })
+    let mut entries = Vec::new();
+    for item in items.iter() {
+        let Some(written) = file.read::<EntryFile>(item) else {
+            continue;
+        };
+        let span = toml_file::span_of(item, &["package"]);
+        let origin = file.position(span.start);
+        let Some(reason) = written.reason.filter(|r| !r.trim().is_empty()) else {
+            file.problem(span, format!("{:?} needs a reason", written.package));
+            continue;
+        };
+        let place = Some((file.name.to_string(), file.line(span.start)));
+        match Entry::new(origin, place, &written.package, written.output, reason) {
+            Ok(entry) => entries.push(entry),
+            Err(e) => file.problem(span, e),
+        }
+    }
+    entries
+}
+
+/// A budget in bytes: a positive integer, or a size with its unit ([`crate::units`]).
+fn budget_size(value: &toml::Value) -> Result<u64, String> {
+    let bytes = match value {
+        toml::Value::Integer(n) => u64::try_from(*n).map_err(|_| format!("{n} is not a size")),
+        toml::Value::String(text) => parse_size(text),
+        other => Err(format!(
+            "{other} is not a size (a number of bytes, or e.g. \"60 MiB\")"
+        )),
+    }?;
+    if bytes == 0 {
+        return Err("a budget of 0 bytes can never be met".to_string());
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -370,7 +359,7 @@ pkg-config-file = "info"
 max-closure-size = "60 MiB"
 max-reference-size = 1048576
 "#;
-        let policy = Policy::parse("p.toml", text, &catalogue()).expect("valid");
+        let policy = Policy::parse("p.toml", text, Some(&catalogue())).expect("valid");
         assert_eq!(policy.max_closure_size, Some(60 << 20));
         assert_eq!(policy.max_reference_size, Some(1 << 20));
         assert_eq!(
@@ -393,34 +382,38 @@ max-reference-size = 1048576
     }
 
     #[test]
-    fn every_problem_is_listed_with_line_and_column() {
-        let text = "profile = \"tiny\"\n[[allow]]\npackage = \"a[\"\nreason = \"x\"\n[[deny]]\npackage = \"b\"\n[severity]\nno-such-rule = \"deny\"\nstore-reference = \"fatal\"\n[budget]\nmax-closure-size = \"60 MeB\"\n";
-        let err = Policy::parse("p.toml", text, &catalogue()).expect_err("broken");
-        let text = format!("{err:#}");
+    fn every_problem_is_listed_with_its_place_and_snippet_unknown_keys_included() {
+        let text = "profile = \"tiny\"\ncolour = \"red\"\n[[allow]]\npackage = \"a[\"\nreason = \"x\"\n[[deny]]\npackage = \"b\"\n[[deny]]\npakage = \"c\"\nreason = \"typo\"\n[severity]\nno-such-rule = \"deny\"\nstore-reference = \"fatal\"\n[budget]\nmax-closure-size = \"60 MeB\"\nmax-cloture-size = 1\n";
+        let problems = Policy::parse("p.toml", text, Some(&catalogue())).expect_err("broken");
+        let text = problems.join("\n");
         for needle in [
-            "6 problem(s)",
             "p.toml:1:11: unknown profile \"tiny\"",
-            "p.toml:3:11: bad glob \"a[\"",
-            "p.toml:6:11: \"b\" needs a reason",
-            "unknown rule id \"no-such-rule\"",
-            "severity \"fatal\"",
-            "p.toml:11:20: \"60 MeB\" is not a size",
+            "p.toml:2:1: unknown key `colour`",
+            "p.toml:4:11: bad glob \"a[\"",
+            "p.toml:7:11: \"b\" needs a reason",
+            "p.toml:9:1: unknown key `pakage`",
+            "missing field `package`",
+            "p.toml:12:1: unknown rule id \"no-such-rule\"",
+            "p.toml:13:19: unknown variant `fatal`, expected one of `deny`, `warn`, `info`",
+            "p.toml:15:20: \"60 MeB\" is not a size",
+            "p.toml:16:1: unknown key `max-cloture-size`",
+            // The snippet: the line, and a marker under what is wrong.
+            "   |\n16 | max-cloture-size = 1\n   | ^^^^^^^^^^^^^^^^",
         ] {
             assert!(text.contains(needle), "{needle:?} not in:\n{text}");
         }
-        let err =
-            Policy::parse("p.toml", "[[allow]]\npakage = \"x\"\n", &catalogue()).expect_err("typo");
-        assert!(format!("{err:#}").contains("line 2"), "{err:#}");
+        assert_eq!(problems.len(), 10, "{text}");
     }
 
     #[test]
-    fn sizes_read_like_people_write_them() {
-        let s = |t: &str| size(&toml::Value::String(t.into()));
+    fn budgets_are_sizes_in_the_units_flags_use() {
+        let s = |t: &str| budget_size(&toml::Value::String(t.into()));
         assert_eq!(s("60 MiB"), Ok(60 << 20));
+        assert_eq!(s("60M"), Ok(60 << 20));
         assert_eq!(s("5MB"), Ok(5_000_000));
-        assert_eq!(s("1.5 GiB"), Ok(3 << 29));
         assert!(s("0").is_err());
         assert!(s("-1 MiB").is_err());
-        assert!(size(&toml::Value::Integer(-5)).is_err());
+        assert!(budget_size(&toml::Value::Integer(-5)).is_err());
+        assert_eq!(budget_size(&toml::Value::Integer(4096)), Ok(4096));
     }
 }

@@ -19,12 +19,13 @@ use std::path::Path;
 
 use aho_corasick::AhoCorasick;
 
-use anyhow::{bail, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
+use toml::de::DeValue;
+use toml::Spanned;
 
 use crate::findings::{Finding, Rule, Severity};
-use crate::toml_place;
+use crate::toml_file::{self, TomlFile};
 
 /// The texts of the kinds of finding.
 const CORE: (&str, &str) = ("rules/core.toml", include_str!("../rules/core.toml"));
@@ -72,8 +73,8 @@ impl Level {
 }
 
 /// When a pack rule applies. Globs match the whole text; every list that is given must match.
+/// (Unknown keys are problems of the file: see [`crate::toml_file`].)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Conditions {
     /// The referenced path's package name (`openssl`).
     #[serde(default)]
@@ -155,14 +156,15 @@ pub type FileIndex = std::collections::HashMap<(String, String), FileFacts>;
 
 /// What a rule means and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RuleText {
+    /// Kebab-case: lowercase letters and digits in words joined by `-`.
     pub id: String,
     pub severity: Level,
     pub title: String,
     pub explanation: String,
     /// `{path}` stands for the store path a finding is about.
     pub fix: String,
+    #[serde(default)]
     pub links: Vec<String>,
     /// For a pack rule: the kind of finding it refines.
     pub refines: Option<String>,
@@ -175,12 +177,6 @@ impl RuleText {
     pub fn fix_for(&self, path: &str) -> String {
         self.fix.replace("{path}", path)
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleFile {
-    rule: Vec<RuleText>,
 }
 
 /// The compiled conditions of one pack rule.
@@ -269,147 +265,37 @@ pub struct Catalogue {
 
 impl Catalogue {
     /// The built-in rules, the packs of `extra` (every `*.toml` in it) if given, and the
-    /// `[[rule]]` tables of the policy file (name, text) if there is one.
-    pub fn load(extra: Option<&Path>, policy: Option<&(String, String)>) -> Result<Catalogue> {
+    /// `[[rule]]` tables of the policy file (name, text) if there is one. `Err` holds every
+    /// problem of every file.
+    pub fn load(
+        extra: Option<&Path>,
+        policy: Option<&(String, String)>,
+    ) -> Result<Catalogue, Vec<String>> {
         let mut files: Vec<(String, String)> = std::iter::once(CORE)
             .chain(PACKS)
             .map(|(name, text)| (name.to_string(), text.to_string()))
             .collect();
         if let Some(dir) = extra {
-            let mut found: Vec<_> = std::fs::read_dir(dir)
-                .map_err(|e| anyhow::anyhow!("--rules {}: {e}", dir.display()))?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|path| path.extension().is_some_and(|x| x == "toml"))
-                .collect();
-            found.sort();
-            for path in found {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                files.push((path.display().to_string(), text));
-            }
+            files.extend(pack_files(dir).map_err(|e| vec![e])?);
         }
-        let mut inline = Vec::new();
+        let mut reader = Reader::default();
+        for (name, text) in &files {
+            reader.file(name, text, Holds::OnlyRules);
+        }
         if let Some((name, text)) = policy {
             // The policy file's other keys are the policy's: only its rules are read here.
-            #[derive(Deserialize)]
-            struct PolicyRules {
-                #[serde(default)]
-                rule: Vec<RuleText>,
-            }
-            match toml::from_str::<PolicyRules>(text) {
-                Ok(rules) => inline.extend(rules.rule.into_iter().map(|r| (name.clone(), r))),
-                Err(e) => bail!("{}", toml_place::error(name, &e)),
-            }
+            reader.file(name, text, Holds::RulesAmongOthers);
         }
-        let sources: Vec<(String, String)> = files.iter().cloned().chain(policy.cloned()).collect();
-        Catalogue::parse_with(&files, inline, &sources)
+        reader.finish()
     }
 
     /// Builds the catalogue from (file name, TOML text) pairs, the first being the kinds'.
-    pub fn parse(files: &[(String, String)]) -> Result<Catalogue> {
-        Catalogue::parse_with(files, Vec::new(), files)
-    }
-
-    /// Builds the catalogue from (file name, TOML text) pairs and rules already read.
-    fn parse_with(
-        files: &[(String, String)],
-        inline: Vec<(String, RuleText)>,
-        sources: &[(String, String)],
-    ) -> Result<Catalogue> {
-        // Where a rule is written: `file:line:column` of its id.
-        let at = |file: &str, id: &str| -> String {
-            let found = sources
-                .iter()
-                .find(|(name, _)| name == file)
-                .and_then(|(_, text)| text.find(&format!("\"{id}\"")).map(|offset| (text, offset)));
-            match found {
-                Some((text, offset)) => toml_place::position(file, text, offset),
-                None => file.to_string(),
-            }
-        };
-        let mut problems = Vec::new();
-        let mut warnings = Vec::new();
-        let mut all: Vec<(String, RuleText)> = Vec::new();
+    pub fn parse(files: &[(String, String)]) -> Result<Catalogue, Vec<String>> {
+        let mut reader = Reader::default();
         for (name, text) in files {
-            match toml::from_str::<RuleFile>(text) {
-                Ok(file) => all.extend(file.rule.into_iter().map(|r| (name.clone(), r))),
-                Err(e) => problems.push(toml_place::error(name, &e)),
-            }
+            reader.file(name, text, Holds::OnlyRules);
         }
-        all.extend(inline);
-        for (i, (file, rule)) in all.iter().enumerate() {
-            if let Some((other, _)) = all[..i].iter().find(|(_, r)| r.id == rule.id) {
-                problems.push(format!(
-                    "{}: rule {:?} is also defined in {}",
-                    at(file, &rule.id),
-                    rule.id,
-                    at(other, &rule.id)
-                ));
-            }
-        }
-        let mut kinds = Vec::new();
-        for kind in Rule::ALL {
-            match all
-                .iter()
-                .find(|(_, r)| r.id == kind.id() && r.refines.is_none())
-            {
-                Some((_, text)) => kinds.push(text.clone()),
-                None => problems.push(format!("rule {} has no entry", kind.id())),
-            }
-        }
-        let mut packs = Vec::new();
-        let mut strings: Vec<String> = Vec::new();
-        for (file, rule) in &all {
-            match (&rule.refines, &rule.conditions) {
-                (None, None) if Rule::from_id(&rule.id).is_some() => {}
-                (None, _) => problems.push(format!(
-                    "{}: rule {:?} must say which kind of finding it `refines`",
-                    at(file, &rule.id),
-                    rule.id
-                )),
-                (Some(_), None) => problems.push(format!(
-                    "{}: rule {:?} has no [rule.match] conditions",
-                    at(file, &rule.id),
-                    rule.id
-                )),
-                (Some(refines), Some(conditions)) => {
-                    match compile(refines, conditions, &mut strings) {
-                        Ok(matcher) => {
-                            warnings.extend(never_matches(conditions).map(|w| {
-                                format!("{}: rule {:?}: {w}", at(file, &rule.id), rule.id)
-                            }));
-                            packs.push((rule.clone(), matcher));
-                        }
-                        Err(errors) => {
-                            problems.extend(errors.into_iter().map(|e| {
-                                format!("{}: rule {:?}: {e}", at(file, &rule.id), rule.id)
-                            }))
-                        }
-                    }
-                }
-            }
-        }
-        if !problems.is_empty() {
-            bail!(
-                "{} problem(s) in the rules:\n  {}",
-                problems.len(),
-                problems.join("\n  ")
-            );
-        }
-        let file_strings = if strings.is_empty() {
-            None
-        } else {
-            Some(StringSearch {
-                longest: strings.iter().map(String::len).max().unwrap_or(0),
-                automaton: AhoCorasick::new(&strings)?,
-            })
-        };
-        Ok(Catalogue {
-            kinds,
-            packs,
-            warnings,
-            file_strings,
-        })
+        reader.finish()
     }
 
     /// The text of a kind of finding.
@@ -447,19 +333,210 @@ impl Catalogue {
     }
 }
 
+/// The `*.toml` files of a `--rules` directory, in name order, with their text.
+fn pack_files(dir: &Path) -> Result<Vec<(String, String)>, String> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("--rules {}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .map(|path| {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok((path.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// What a file given to the [`Reader`] may hold besides `[[rule]]` tables.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    /// A rule pack: anything else is an unknown key.
+    OnlyRules,
+    /// The policy file, whose other keys the policy reads.
+    RulesAmongOthers,
+}
+
+/// Reads rule files one after the other, collecting the rules and every problem.
+#[derive(Default)]
+struct Reader {
+    /// Every rule read, in order, with its pack conditions compiled (`None` for a kind).
+    rules: Vec<(RuleText, Option<Matcher>)>,
+    /// Where each id was first defined (`file:line:column`).
+    defined: std::collections::HashMap<String, String>,
+    /// The texts of every `strings` condition.
+    strings: Vec<String>,
+    warnings: Vec<String>,
+    problems: Vec<String>,
+}
+
+impl Reader {
+    fn file(&mut self, name: &str, text: &str, holds: Holds) {
+        let mut file = TomlFile::new(name, text);
+        for (key, value) in file.table().iter().flat_map(|t| t.iter()) {
+            match (key.get_ref().as_ref(), value.get_ref()) {
+                ("rule", DeValue::Array(items)) => {
+                    for item in items.iter() {
+                        self.rule(&mut file, item);
+                    }
+                }
+                ("rule", _) => {
+                    file.problem(value.span(), "`rule` must be an array of tables ([[rule]])")
+                }
+                (other, _) if holds == Holds::OnlyRules => file.problem(
+                    key.span(),
+                    format!("unknown key `{other}` (a rule pack holds [[rule]] tables)"),
+                ),
+                _ => {}
+            }
+        }
+        self.problems.extend(file.into_problems());
+    }
+
+    fn rule(&mut self, file: &mut TomlFile, item: &Spanned<DeValue>) {
+        // The id is checked first, so that its problems show even if the rest is unreadable.
+        let id_span = toml_file::span_of(item, &["id"]);
+        let first = match toml_file::string_at(item, "id") {
+            Some(id) => self.check_id(file, id, id_span.clone()),
+            None => None,
+        };
+        let Some(rule) = file.read::<RuleText>(item) else {
+            return;
+        };
+        let place = file.position(id_span.start);
+        match (&rule.refines, &rule.conditions) {
+            (None, None) if Rule::from_id(&rule.id).is_some() => {
+                if first.is_none() {
+                    self.rules.push((rule, None));
+                }
+            }
+            (None, _) => file.problem(
+                id_span,
+                format!(
+                    "rule {:?} must say which kind of finding it `refines`",
+                    rule.id
+                ),
+            ),
+            (Some(_), None) => file.problem(
+                id_span,
+                format!("rule {:?} has no [rule.match] conditions", rule.id),
+            ),
+            (Some(refines), Some(conditions)) => {
+                match compile(refines, conditions, &mut self.strings) {
+                    Ok(_) if first.is_some() => {}
+                    Ok(matcher) => {
+                        self.warnings.extend(
+                            never_matches(conditions)
+                                .map(|w| format!("{place}: rule {:?}: {w}", rule.id)),
+                        );
+                        self.rules.push((rule, Some(matcher)));
+                    }
+                    Err(errors) => {
+                        for (field, error) in errors {
+                            let span = match field {
+                                "refines" => toml_file::span_of(item, &["refines"]),
+                                field => toml_file::span_of(item, &["match", field]),
+                            };
+                            file.problem(span, format!("rule {:?}: {error}", rule.id));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks that `id` is kebab-case and new; returns where it was first defined if it is
+    /// not new (after recording where it is, if it is).
+    fn check_id(&mut self, file: &mut TomlFile, id: &str, span: Range<usize>) -> Option<String> {
+        if !is_kebab_case(id) {
+            file.problem(
+                span.clone(),
+                format!(
+                    "rule id {id:?} is not kebab-case (lowercase letters and digits, in words joined by `-`)"
+                ),
+            );
+        }
+        // A second definition is a problem, and is still checked for problems of its own.
+        let first = self.defined.get(id).cloned();
+        match &first {
+            Some(first) => file.problem(span, format!("rule {id:?} is also defined in {first}")),
+            None => {
+                self.defined
+                    .insert(id.to_string(), file.position(span.start));
+            }
+        }
+        first
+    }
+
+    fn finish(mut self) -> Result<Catalogue, Vec<String>> {
+        let mut kinds = Vec::new();
+        for kind in Rule::ALL {
+            match self
+                .rules
+                .iter()
+                .find(|(r, m)| r.id == kind.id() && m.is_none())
+            {
+                Some((text, _)) => kinds.push(text.clone()),
+                None => self
+                    .problems
+                    .push(format!("rule {} has no entry", kind.id())),
+            }
+        }
+        if !self.problems.is_empty() {
+            return Err(self.problems);
+        }
+        let file_strings = (!self.strings.is_empty())
+            .then(|| {
+                AhoCorasick::new(&self.strings).map(|automaton| StringSearch {
+                    longest: self.strings.iter().map(String::len).max().unwrap_or(0),
+                    automaton,
+                })
+            })
+            .transpose()
+            .map_err(|e| vec![format!("the rules' strings: {e}")])?;
+        Ok(Catalogue {
+            kinds,
+            packs: self
+                .rules
+                .into_iter()
+                .filter_map(|(text, matcher)| Some((text, matcher?)))
+                .collect(),
+            warnings: self.warnings,
+            file_strings,
+        })
+    }
+}
+
+/// Lowercase letters and digits, in words joined by single dashes: `openssl-sysconfdir`.
+fn is_kebab_case(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
 /// Compiles a pack rule's conditions, or says everything that is wrong with them.
 fn compile(
     refines: &str,
     c: &Conditions,
     registry: &mut Vec<String>,
-) -> Result<Matcher, Vec<String>> {
+) -> Result<Matcher, Vec<(&'static str, String)>> {
     let mut errors = Vec::new();
     let mut strings = Vec::new();
     for text in &c.strings {
         if text.is_empty() || text.len() + 2 > crate::scan::CONTEXT {
-            errors.push(format!(
-                "strings: {text:?} must be 1 to {} bytes long",
-                crate::scan::CONTEXT - 2
+            errors.push((
+                "strings",
+                format!(
+                    "strings: {text:?} must be 1 to {} bytes long",
+                    crate::scan::CONTEXT - 2
+                ),
             ));
             continue;
         }
@@ -470,9 +547,9 @@ fn compile(
     }
     let kind = Rule::from_id(refines);
     if kind.is_none() {
-        errors.push(format!("refines unknown kind {refines:?}"));
+        errors.push(("refines", format!("refines unknown kind {refines:?}")));
     }
-    let mut set = |field: &str, globs: &[String]| -> Option<GlobSet> {
+    let mut set = |field: &'static str, globs: &[String]| -> Option<GlobSet> {
         if globs.is_empty() {
             return None;
         }
@@ -482,7 +559,7 @@ fn compile(
                 Ok(glob) => {
                     builder.add(glob);
                 }
-                Err(e) => errors.push(format!("{field}: bad glob {glob:?}: {e}")),
+                Err(e) => errors.push((field, format!("{field}: bad glob {glob:?}: {e}"))),
             }
         }
         builder.build().ok()
@@ -522,7 +599,7 @@ fn compile(
             + usize::from(c.loaded.is_some()),
     };
     if matcher.specificity == 0 {
-        errors.push("[rule.match] has no condition".to_string());
+        errors.push(("match", "[rule.match] has no condition".to_string()));
     }
     if errors.is_empty() {
         Ok(matcher)
@@ -578,7 +655,6 @@ severity = "deny"
 title = "t"
 explanation = "e"
 fix = "f"
-links = []
 refines = "store-reference"
 [rule.match]
 package = ["a[b"]
@@ -590,25 +666,74 @@ severity = "deny"
 title = "t"
 explanation = "e"
 fix = "f"
-links = []
 refines = "no-such-kind"
 [rule.match]
 package = ["x"]
+pakage = ["y"]
+
+[[rule]]
+id = "Not_Kebab"
+severty = "deny"
+colour = "red"
+
+[[rule]]
+id = "fine-without-links"
+severity = "warn"
+title = "t"
+explanation = "e"
+fix = "f"
+refines = "store-reference"
+[rule.match]
+file = ["*.x"]
 "#;
-        let err = Catalogue::parse(&files(bad)).expect_err("broken");
-        let text = format!("{err:#}");
-        assert!(text.contains("also defined in rules/core.toml"), "{text}");
-        assert!(text.contains("bad glob \"a[b\""), "{text}");
+        let problems = Catalogue::parse(&files(bad)).expect_err("broken");
+        let text = problems.join("\n");
+        for needle in [
+            "extra.toml:3:6: rule \"store-reference\" is also defined in rules/core.toml:8:6",
+            "extra.toml:10:11: rule \"store-reference\": package: bad glob \"a[b\"",
+            "extra.toml:19:11: rule \"x\": refines unknown kind \"no-such-kind\"",
+            "extra.toml:22:1: unknown key `pakage`",
+            "extra.toml:24:1: missing field `severity`",
+            "extra.toml:26:1: unknown key `severty`",
+            "extra.toml:27:1: unknown key `colour`",
+            // The snippet under each.
+            "   |\n22 | pakage = [\"y\"]\n   | ^^^^^^",
+        ] {
+            assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+        }
         assert!(
-            text.contains("refines unknown kind \"no-such-kind\""),
+            text.contains("extra.toml:25:6: rule id \"Not_Kebab\" is not kebab-case"),
             "{text}"
         );
-        let typo = "[[rule]]\nid = \"y\"\nseverty = \"deny\"\n";
-        let err = Catalogue::parse(&files(typo)).expect_err("typo");
-        let text = format!("{err:#}");
+        assert_eq!(problems.len(), 8, "{text}");
+        // A rule pack with the rule above alone loads: `links` may be left out.
+        let fine = &bad[bad.find("[[rule]]\nid = \"fine").unwrap()..];
+        let catalogue = Catalogue::parse(&files(fine)).expect("loads");
+        assert!(catalogue
+            .find("fine-without-links")
+            .is_some_and(|r| r.links.is_empty()));
+    }
+
+    #[test]
+    fn rule_ids_are_kebab_case() {
+        for (id, ok) in [
+            ("openssl-sysconfdir", true),
+            ("c-source-path", true),
+            ("x2", true),
+            ("Store-Reference", false),
+            ("store_reference", false),
+            ("store--reference", false),
+            ("-store", false),
+            ("store-", false),
+            ("", false),
+        ] {
+            assert_eq!(is_kebab_case(id), ok, "{id:?}");
+        }
+        let rule = "[[rule]]\nid = \"Odd_Id\"\nseverity = \"warn\"\ntitle = \"t\"\nexplanation = \"e\"\nfix = \"f\"\nrefines = \"store-reference\"\n[rule.match]\nfile = [\"*.x\"]\n";
+        let problems = Catalogue::parse(&files(rule)).expect_err("not kebab-case");
         assert!(
-            text.contains("extra.toml") && text.contains("line 3") && text.contains("severty"),
-            "{text}"
+            problems[0].starts_with("extra.toml:2:6: rule id \"Odd_Id\" is not kebab-case"),
+            "{problems:?}"
         );
     }
 

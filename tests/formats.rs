@@ -322,7 +322,7 @@ fn markdown_table_rows_keep_their_cells_whatever_the_names() {
         run.stdout
     );
     let closure = json["summary"]["closure_bytes"].as_u64().unwrap();
-    let closure = stowaway::report::human::human_bytes(closure);
+    let closure = stowaway::units::human_bytes(closure);
     assert!(
         run.stdout.contains(&format!("closure **{closure}**")),
         "{}",

@@ -54,7 +54,7 @@ fn a_package_that_embeds_a_store_path_fails_its_check_with_the_finding_and_its_s
         "{log}"
     );
     assert!(log.contains(&format!("path     {etc}")), "{log}");
-    let size = stowaway::report::human::human_bytes(closure_size(&etc));
+    let size = stowaway::units::human_bytes(closure_size(&etc));
     assert!(
         log.contains(&format!("saves {size} if removed; its closure is {size}")),
         "the size Nix gave the builder, {size}, is in the log:\n{log}"

@@ -199,7 +199,7 @@ fn a_broken_policy_exits_2_listing_every_problem_where_it_is() {
     assert_eq!(run.code, 2);
     assert!(run.stdout.is_empty());
     for needle in [
-        "4 problem(s) in the policy",
+        "4 problems in the policy",
         "stowaway.toml:1:11: unknown profile",
         "stowaway.toml:3:11: \"glibc\" needs a reason",
         "stowaway.toml:5:1: unknown rule id \"no-such-rule\"",
@@ -211,18 +211,30 @@ fn a_broken_policy_exits_2_listing_every_problem_where_it_is() {
             run.stderr
         );
     }
+    // Unknown keys do not hide the other problems (issue 15), and a broken rule pack's
+    // problems come in the same run.
     fs::write(
         dir.path().join("stowaway.toml"),
-        "[[allow]]\npackage = \"x\"\nreason = \"y\"\ncolour = 1\n",
+        "[[allow]]\npackage = \"x\"\nreason = \"y\"\ncolour = 1\n[budget]\nmax-closure-size = \"5 MeB\"\n",
     )
     .unwrap();
-    let run = diamond_in(dir.path(), &[]);
+    let rules = tempfile::tempdir().unwrap();
+    fs::write(rules.path().join("p.toml"), "[[rule]]\nid = \"Bad_Id\"\n").unwrap();
+    let run = diamond_in(dir.path(), &["--rules", rules.path().to_str().unwrap()]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("line 4") && run.stderr.contains("colour"),
-        "{}",
-        run.stderr
-    );
+    for needle in [
+        "stowaway: 4 problems in the rules and the policy:\n",
+        "p.toml:1:1: missing field `severity`",
+        "p.toml:2:6: rule id \"Bad_Id\" is not kebab-case",
+        "stowaway.toml:4:1: unknown key `colour`\n  |\n4 | colour = 1\n  | ^^^^^^\n",
+        "stowaway.toml:6:20: \"5 MeB\" is not a size",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle:?} not in:\n{}",
+            run.stderr
+        );
+    }
 }
 
 #[test]

@@ -214,14 +214,13 @@ fn broken_rule_packs_exit_2_listing_every_problem_with_its_place() {
     assert_eq!(run.code, 2);
     assert!(run.stdout.is_empty());
     assert!(
-        run.stderr.contains("3 problem(s) in the rules"),
+        run.stderr.contains("4 problems in the rules"),
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr.contains("a.toml")
-            && run.stderr.contains("line 4")
-            && run.stderr.contains("titel"),
+        run.stderr.contains("a.toml:4:1: unknown key `titel`")
+            && run.stderr.contains("a.toml:1:1: missing field `title`"),
         "{}",
         run.stderr
     );

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::cli::DiffFormat;
 use crate::diff::{Diff, SideFinding, SCHEMA};
-use crate::report::human::{human_bytes, plural, Painter, BOLD, GREEN, RED};
+use crate::report::human::{Painter, BOLD, GREEN, RED};
+use crate::units::{human_bytes, plural};
 
 /// Writes the diff in `format`.
 pub fn write(out: &mut dyn Write, diff: &Diff, format: DiffFormat, color: bool) -> io::Result<()> {

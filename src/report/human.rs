@@ -7,6 +7,7 @@
 use std::io::{self, Write};
 
 use crate::findings::{Evidence, Finding, Report, Severity, SizeSource, Verdict};
+use crate::units::{human_bytes, plural};
 
 pub(super) const RED: &str = "\x1b[31m";
 const YELLOW: &str = "\x1b[33m";
@@ -29,21 +30,6 @@ impl Painter {
             text.to_string()
         }
     }
-}
-
-/// Sizes in binary units with one decimal: `512 B`, `24.6 KiB`, `51.2 MiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Writes the human report.
@@ -211,15 +197,6 @@ fn describe_copy(copy: &Evidence) -> String {
     text
 }
 
-/// `1 file`, `2 files`.
-pub fn plural(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
-}
-
 fn source_name(source: SizeSource) -> &'static str {
     match source {
         SizeSource::ClosureInfo => "from the closure-info file",
@@ -310,18 +287,4 @@ pub fn write_totals(out: &mut dyn Write, report: &Report, color: bool) -> io::Re
         tail.push_str(&format!(" ({why})"));
     }
     writeln!(out, "{verdict}: {tail}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_like_nix_path_info_h() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1024), "1.0 KiB");
-        assert_eq!(human_bytes(31104), "30.4 KiB");
-        assert_eq!(human_bytes(51 * 1024 * 1024 + 200 * 1024), "51.2 MiB");
-    }
 }

@@ -9,8 +9,8 @@
 use std::io::{self, Write};
 
 use crate::findings::{Finding, Report, Severity, Verdict};
-use crate::report::human::{human_bytes, plural};
 use crate::report::subject;
+use crate::units::{human_bytes, plural};
 
 /// Writes the report.
 pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {

@@ -53,7 +53,7 @@ pub fn cost(finding: &Finding) -> Option<String> {
     let size = finding
         .size
         .filter(|s| s.source != crate::findings::SizeSource::Unknown)?;
-    let bytes = |b: Option<u64>| b.map_or_else(|| "unknown".to_string(), human::human_bytes);
+    let bytes = |b: Option<u64>| b.map_or_else(|| "unknown".to_string(), crate::units::human_bytes);
     Some(format!(
         "saves {} if removed; its closure is {}",
         bytes(size.exclusive_bytes),
