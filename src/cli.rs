@@ -200,6 +200,12 @@ pub enum Format {
 impl Format {
     /// Whether it places results by line, which costs counting the newlines of every file.
     pub fn wants_lines(self) -> bool {
+        self.is_for_ci()
+    }
+
+    /// Whether it is made for CI (code scanning, annotations, job summaries) rather than for
+    /// a person at a terminal: no progress display goes with it.
+    pub fn is_for_ci(self) -> bool {
         matches!(self, Format::Sarif | Format::Github | Format::Markdown)
     }
 }

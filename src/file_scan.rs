@@ -279,10 +279,19 @@ pub fn scan_all(tools: &Tools, targets: &[Target]) -> Vec<Outcome> {
     // One vector that grows in place, rather than rayon's collect, which holds every
     // outcome twice while it joins the workers' lists: a tree of many files peaks lower.
     let outcomes = std::sync::Mutex::new(Vec::new());
+    let progress = tools.progress;
+    progress.will_walk(
+        targets.iter().map(|t| t.root.clone()).collect(),
+        tools.limits.max_depth,
+    );
     inputs::walk(targets, tools.limits.max_depth)
         .par_bridge()
         .for_each_init(ScanBuffer::default, |buffer, entry| {
+            let is_file = matches!(entry.kind, EntryKind::File(_));
             let outcome = scan_entry(tools, entry, buffer);
+            if is_file {
+                progress.file_done();
+            }
             outcomes
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -91,7 +91,7 @@ fn catalogue(extra: Option<&Path>) -> anyhow::Result<Catalogue> {
 
 /// Runs one audit, on as many threads as asked, with a progress bar on a terminal.
 fn check(config: &CheckConfig) -> anyhow::Result<Report> {
-    let progress = Progress::for_stderr();
+    let progress = Progress::for_stderr(!config.format.is_for_ci());
     match config.threads {
         Some(threads) => rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -90,52 +90,71 @@ fn one_thread_or_many_give_the_same_report() {
 }
 
 #[test]
-fn a_progress_bar_only_on_a_terminal_and_only_for_a_long_audit() {
-    // A sparse file large enough to take over the bar's 0.5 s delay on these machines.
+fn a_terminal_shows_files_and_bytes_done_then_a_bar_against_the_total() {
     let dir = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
     let big = dir.path().join("sparse.bin");
-    fs::File::create(&big).unwrap().set_len(2 << 30).unwrap();
-    let log = dir.path().join("tty.log");
-    let command = format!(
-        "{} check {} --format json > /dev/null",
-        env!("CARGO_BIN_EXE_stowaway"),
-        big.display()
-    );
-    // `script` (util-linux) gives the audit a terminal on stderr and records what it shows.
-    let status = std::process::Command::new("script")
-        .args(["-qfec", &command])
-        .arg(&log)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("script (util-linux)");
-    assert!(status.code().is_some(), "script ended by a signal");
-    let shown = String::from_utf8_lossy(&fs::read(&log).unwrap()).into_owned();
+    // Long enough to outlast the half second before the display appears, in a debug build.
+    fs::File::create(&big).unwrap().set_len(768 << 20).unwrap();
+    for n in 0..40 {
+        fs::write(dir.path().join(format!("small-{n}")), "plain").unwrap();
+    }
+    // `script` (bsdutils) gives the audit a terminal and records what it shows there.
+    let on_a_terminal = |args: &str, log: &str| {
+        let log = logs.path().join(log);
+        let command = format!(
+            "{} check {} {args} > /dev/null",
+            env!("CARGO_BIN_EXE_stowaway"),
+            dir.path().display()
+        );
+        let status = std::process::Command::new("script")
+            .args(["-qfec", &command])
+            .arg(&log)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("script (bsdutils)");
+        assert!(status.code().is_some(), "script ended by a signal");
+        String::from_utf8_lossy(&fs::read(&log).unwrap()).into_owned()
+    };
+    let shown = on_a_terminal("--format json", "json.log");
     assert!(
-        shown.contains("scanned") && shown.contains("GiB"),
-        "no progress bar on a terminal:\n{shown}"
+        shown.contains(" files, ") && shown.contains("B/s)"),
+        "no files, bytes and rate on a terminal:\n{shown}"
     );
+    assert!(
+        shown.contains("/41 files, "),
+        "no bar against the total:\n{shown}"
+    );
+    // The CI formats never get one, terminal or not.
+    for format in ["sarif", "github", "markdown"] {
+        let shown = on_a_terminal(&format!("--format {format}"), &format!("{format}.log"));
+        assert!(
+            !shown.contains(" files, "),
+            "{format}: a progress display:\n{shown}"
+        );
+    }
     // Without a terminal, nothing at all on stderr.
     let quiet = check_json(&[big.to_str().unwrap()]);
     assert_eq!(quiet.stderr, "");
-    // A short audit on a terminal shows no bar either.
+    // A short audit on a terminal shows nothing either.
     let short = format!(
         "{} check {} --format json > /dev/null",
         env!("CARGO_BIN_EXE_stowaway"),
         fixture("script").display()
     );
-    let short_log = dir.path().join("short.log");
+    let short_log = logs.path().join("short.log");
     std::process::Command::new("script")
         .args(["-qfec", &short])
         .arg(&short_log)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .status()
-        .expect("script (util-linux)");
+        .expect("script (bsdutils)");
     let shown = String::from_utf8_lossy(&fs::read(&short_log).unwrap()).into_owned();
     assert!(
-        !shown.contains("scanned"),
-        "a bar for a short audit:\n{shown}"
+        !shown.contains(" files, "),
+        "a display for a short audit:\n{shown}"
     );
 }
 

@@ -410,7 +410,9 @@ fn human_report_groups_by_package_and_totals_the_closure() {
     assert!(solo < libb && libb < liba, "largest saving first:\n{text}");
     assert!(text.contains("at       bin/diamond+0x"), "{text}");
     assert!(
-        text.contains("closure 413.0 KiB; 24.6 KiB without the failing references"),
+        text.contains(
+            "closure 413.0 KiB; without the failing references 24.6 KiB (saves 388.4 KiB)"
+        ),
         "{text}"
     );
     assert!(
@@ -507,13 +509,56 @@ fn paths_of_unknown_size_are_left_out_of_the_totals_and_said_so() {
         .arg(dir.path())
         .arg("--closure-info")
         .arg(&info));
+    // Removing the failing references saves the known bytes and the path of unknown size:
+    // the sentence says both, and cannot read as "saves nothing" (issue 15).
+    let saved = json["summary"]["closure_bytes"].as_u64().unwrap()
+        - json["summary"]["closure_bytes_without_failing"]
+            .as_u64()
+            .unwrap();
+    let expected = format!(
+        "closure {} + 1 path of unknown size; without the failing references {} (saves {} and 1 path of unknown size)",
+        stowaway::units::human_bytes(json["summary"]["closure_bytes"].as_u64().unwrap()),
+        stowaway::units::human_bytes(own),
+        stowaway::units::human_bytes(saved),
+    );
     assert!(
-        human
-            .stdout
-            .contains("without the failing references (not counting 1 path of unknown size)"),
-        "{}",
+        human.stdout.contains(&expected),
+        "{expected:?} not in:\n{}",
         human.stdout
     );
+    assert_eq!(saved, known);
+    // Markdown: a size no source knows is "unknown", never an empty cell; a place in a
+    // binary is its offset and section, not a line.
+    let markdown = run(stowaway()
+        .arg("check")
+        .arg(dir.path())
+        .arg("--closure-info")
+        .arg(&info)
+        .args(["--format", "markdown"]))
+    .stdout;
+    let mystery = markdown
+        .lines()
+        .find(|l| l.contains("mystery"))
+        .expect("mystery row");
+    assert!(mystery.ends_with("| unknown | unknown |"), "{mystery}");
+    assert!(mystery.contains("notes line 1"), "{mystery}");
+    let openssl = markdown
+        .lines()
+        .find(|l| l.contains("openssl"))
+        .expect("openssl row");
+    let offset = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["reference"]["package"] == "openssl")
+        .unwrap()["locations"][0]["offset"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        openssl.contains(&format!("app \\+{offset:#x} \\[\\.rodata\\]")),
+        "{openssl}"
+    );
+    assert!(!openssl.contains(" line "), "{openssl}");
     assert!(
         human
             .stdout

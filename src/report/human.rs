@@ -260,23 +260,7 @@ pub fn write_totals(out: &mut dyn Write, report: &Report, color: bool) -> io::Re
         }
         writeln!(out, "{line}")?;
     }
-    let unknown = match s.unknown_size_references {
-        0 => String::new(),
-        n => format!(" (not counting {} of unknown size)", plural(n, "path")),
-    };
-    match (s.closure_bytes, s.closure_bytes_without_failing) {
-        (Some(whole), Some(without)) if errors > 0 => writeln!(
-            out,
-            "closure {}; {} without the failing references{unknown}",
-            human_bytes(whole),
-            human_bytes(without)
-        )?,
-        (Some(whole), _) => writeln!(out, "closure {}{unknown}", human_bytes(whole))?,
-        (None, _) => writeln!(
-            out,
-            "closure size unknown: no closure information (try --closure-info)"
-        )?,
-    }
+    writeln!(out, "{}", super::closure_sentence(report))?;
     let verdict = match (report.complete, report.verdict) {
         (false, _) => p.paint(&format!("{BOLD}{RED}"), "INCOMPLETE"),
         (true, Verdict::Fail) => p.paint(&format!("{BOLD}{RED}"), "FAIL"),

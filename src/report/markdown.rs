@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 
 use crate::findings::{Finding, Report, Severity, Verdict};
-use crate::report::subject;
+use crate::report::{closure_sentence, subject};
 use crate::units::{human_bytes, plural};
 
 /// Writes the report.
@@ -22,22 +22,13 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     };
     writeln!(out, "## stowaway: {verdict}")?;
     writeln!(out)?;
-    let closure = match (s.closure_bytes, s.closure_bytes_without_failing) {
-        (Some(whole), Some(without)) if report.count(Severity::Error) > 0 => format!(
-            "closure **{}**, {} without the failing references",
-            human_bytes(whole),
-            human_bytes(without)
-        ),
-        (Some(whole), _) => format!("closure **{}**", human_bytes(whole)),
-        (None, _) => "closure size unknown".to_string(),
-    };
-    let mut facts = vec![
+    let facts = vec![
         format!(
             "{} failing, {}",
             report.count(Severity::Error),
             plural(report.count(Severity::Warning) as u64, "warning")
         ),
-        closure,
+        text(&closure_sentence(report)),
         format!("{} referenced", plural(s.references, "store path")),
         format!(
             "{} scanned ({})",
@@ -45,12 +36,6 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             human_bytes(s.bytes_scanned)
         ),
     ];
-    if s.unknown_size_references > 0 {
-        facts.push(format!(
-            "{} of unknown size",
-            plural(s.unknown_size_references, "path")
-        ));
-    }
     writeln!(out, "{}", facts.join(" · "))?;
     if !report.findings.is_empty() {
         writeln!(out)?;
@@ -105,8 +90,15 @@ fn write_row(out: &mut dyn Write, n: usize, finding: &Finding) -> io::Result<()>
     }
     let place = finding.locations.first().map_or(String::new(), |l| {
         let mut place = text(&l.path);
-        if let Some(line) = l.line {
-            place.push_str(&format!(" line {line}"));
+        // A place in a binary is an offset and a section; a line only means something in text.
+        let binary = l.section.is_some() || l.member.is_some();
+        match (binary, l.offset, l.line) {
+            (true, Some(offset), _) => place.push_str(&format!(" \\+{offset:#x}")),
+            (false, _, Some(line)) => place.push_str(&format!(" line {line}")),
+            _ => {}
+        }
+        if let Some(member) = &l.member {
+            place.push_str(&format!(" {}", text(&format!("({member})"))));
         }
         if let Some(section) = &l.section {
             place.push_str(&format!(" {}", text(&format!("[{section}]"))));
@@ -117,10 +109,13 @@ fn write_row(out: &mut dyn Write, n: usize, finding: &Finding) -> io::Result<()>
         }
         place
     });
-    let size = |bytes: Option<u64>| bytes.map_or(String::new(), human_bytes);
-    let (saves, closure) = finding.size.map_or((String::new(), String::new()), |s| {
-        (size(s.exclusive_bytes), size(s.closure_bytes))
-    });
+    // A finding about a reference has a size, known or not; one about a file has none.
+    let size = |bytes: Option<u64>| bytes.map_or_else(|| "unknown".to_string(), human_bytes);
+    let (saves, closure) = match finding.size {
+        Some(s) => (size(s.exclusive_bytes), size(s.closure_bytes)),
+        None if finding.reference.as_ref().is_some_and(|r| r.nuked) => ("0 B".into(), "—".into()),
+        None => ("—".into(), "—".into()),
+    };
     writeln!(
         out,
         "| {n} | {severity} | {} | {about} | {place} | {saves} | {closure} |",

@@ -14,7 +14,7 @@ pub mod sarif;
 use std::io::{self, Write};
 
 use crate::cli::Format;
-use crate::findings::{Finding, Report};
+use crate::findings::{Finding, Report, SizeSource};
 use crate::rules::Catalogue;
 
 /// What a finding is about, in a few words: the package it references with its version,
@@ -50,15 +50,55 @@ pub fn subject(finding: &Finding) -> String {
 /// it: `saves 5.8 KiB if removed; its closure is 64.6 KiB`. `None` when nothing is known of
 /// its size.
 pub fn cost(finding: &Finding) -> Option<String> {
-    let size = finding
-        .size
-        .filter(|s| s.source != crate::findings::SizeSource::Unknown)?;
+    let size = finding.size.filter(|s| s.source != SizeSource::Unknown)?;
     let bytes = |b: Option<u64>| b.map_or_else(|| "unknown".to_string(), crate::units::human_bytes);
     Some(format!(
         "saves {} if removed; its closure is {}",
         bytes(size.exclusive_bytes),
         bytes(size.closure_bytes)
     ))
+}
+
+/// The closure in one sentence that cannot be misread, as every format says it:
+/// `closure 24.6 KiB + 1 path of unknown size; without the failing references 20.1 KiB
+/// (saves 4.5 KiB and 1 path of unknown size)`. Paths whose size no source knew are counted
+/// apart, on the side they fall (cut with the failing references, or kept).
+pub fn closure_sentence(report: &Report) -> String {
+    let s = &report.summary;
+    let Some(whole) = s.closure_bytes else {
+        return "closure size unknown: no closure information (try --closure-info)".to_string();
+    };
+    let unknown = |n: u64| match n {
+        0 => String::new(),
+        n => format!(" + {} of unknown size", crate::units::plural(n, "path")),
+    };
+    let mut sentence = format!(
+        "closure {}{}",
+        crate::units::human_bytes(whole),
+        unknown(s.unknown_size_references)
+    );
+    let failing_unknown = report
+        .failing()
+        .filter(|f| f.size.is_some_and(|s| s.source == SizeSource::Unknown))
+        .count() as u64;
+    if let (Some(without), true) = (
+        s.closure_bytes_without_failing,
+        report.failing().next().is_some(),
+    ) {
+        let mut saves = crate::units::human_bytes(whole.saturating_sub(without));
+        if failing_unknown > 0 {
+            saves.push_str(&format!(
+                " and {} of unknown size",
+                crate::units::plural(failing_unknown, "path")
+            ));
+        }
+        sentence.push_str(&format!(
+            "; without the failing references {}{} (saves {saves})",
+            crate::units::human_bytes(without),
+            unknown(s.unknown_size_references.saturating_sub(failing_unknown))
+        ));
+    }
+    sentence
 }
 
 /// Writes `report` in `format`; SARIF describes every rule of `catalogue`.
