@@ -22,7 +22,7 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     };
     writeln!(out, "## stowaway: {verdict}")?;
     writeln!(out)?;
-    let facts = vec![
+    let facts = [
         format!(
             "{} failing, {}",
             report.count(Severity::Error),
