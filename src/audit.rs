@@ -25,7 +25,7 @@ use crate::limits::{Limit, Reached};
 use crate::linkage;
 use crate::policy::Policy;
 use crate::progress::Progress;
-use crate::rules::{Catalogue, FileFacts, FileIndex};
+use crate::rules::{Catalogue, FileFacts, FileIndex, Place, RuleText};
 use crate::scan::{Anchor, Scanner};
 use crate::store_path::StorePath;
 use crate::units::human_bytes;
@@ -39,7 +39,8 @@ struct Gathered {
     anchors: HashSet<Anchor>,
     targets: HashSet<usize>,
     locations: Vec<Location>,
-    more: u64,
+    /// Places past `--max-locations`, counted per (target, file).
+    more: BTreeMap<(String, String), u64>,
 }
 
 /// Runs the audit.
@@ -107,8 +108,8 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         .map(|g| root_of(g, &targets, &outcomes, &gathered, &self_hashes, store_dir));
     let mut findings: Vec<Finding> = gathered
         .into_iter()
-        .map(|g| {
-            finding(
+        .flat_map(|g| {
+            findings_of(
                 catalogue,
                 &files,
                 g,
@@ -272,15 +273,12 @@ fn report(
         bytes_scanned: outcomes.iter().map(|o| o.bytes).sum(),
         references: findings
             .iter()
-            .filter_map(|f| f.reference.as_ref().map(|r| r.hash.as_str()))
+            .filter_map(|f| f.reference.as_ref().map(Reference::identity))
             .collect::<HashSet<_>>()
             .len() as u64,
         closure_bytes: closure.0,
         closure_bytes_without_failing: closure.1,
-        unknown_size_references: findings
-            .iter()
-            .filter(|f| f.size.is_some_and(|s| s.source == SizeSource::Unknown))
-            .count() as u64,
+        unknown_size_references: crate::findings::unknown_size_paths(findings.iter()),
     };
     let mut report = Report {
         targets: targets.iter().map(|t| t.given.clone()).collect(),
@@ -305,9 +303,9 @@ fn report(
 
 /// Groups the hits of every file by referenced path.
 fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
-    let mut by_path: BTreeMap<(Rule, &str), Gathered> = BTreeMap::new();
+    let mut by_path: BTreeMap<(Rule, String), Gathered> = BTreeMap::new();
     for outcome in outcomes {
-        for (rule, hash, hits, more) in outcome.found.iter() {
+        for (rule, key, hits, more) in outcome.found.iter() {
             for hit in hits {
                 let place = outcome.places.get(&hit.offset).cloned().unwrap_or_default();
                 // A path in the interpreter or search path is a fault of its own.
@@ -316,7 +314,7 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                 } else {
                     rule
                 };
-                let gathered = slot(&mut by_path, rule, hash, outcome.target);
+                let gathered = slot(&mut by_path, rule, key, outcome.target);
                 // Outcomes arrive in any order: keep the same name whatever it is.
                 if gathered.name.is_empty() || hit.name < gathered.name {
                     gathered.name = hit.name.clone();
@@ -343,16 +341,16 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                 });
             }
             if more > 0 {
-                slot(&mut by_path, rule, hash, outcome.target).more += more;
+                let file = (targets[outcome.target].given.clone(), outcome.rel.clone());
+                *slot(&mut by_path, rule, key, outcome.target)
+                    .more
+                    .entry(file)
+                    .or_default() += more;
             }
         }
         for hit in &outcome.name_hits {
-            let gathered = slot(
-                &mut by_path,
-                Rule::StoreReference,
-                &hit.hash,
-                outcome.target,
-            );
+            let key = hit.reference_key();
+            let gathered = slot(&mut by_path, Rule::StoreReference, &key, outcome.target);
             gathered.anchors.insert(hit.anchor);
             if gathered.name.is_empty() || hit.name < gathered.name {
                 gathered.name = hit.name.clone();
@@ -378,21 +376,27 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
 }
 
 /// The gathered entry of one (rule, path), created on first use.
-fn slot<'m, 'k>(
-    by_path: &'m mut BTreeMap<(Rule, &'k str), Gathered>,
+fn slot<'m>(
+    by_path: &'m mut BTreeMap<(Rule, String), Gathered>,
     rule: Rule,
-    hash: &'k str,
+    key: &str,
     target: usize,
 ) -> &'m mut Gathered {
-    let gathered = by_path.entry((rule, hash)).or_insert_with(|| Gathered {
-        rule,
-        hash: hash.to_string(),
-        name: String::new(),
-        anchors: HashSet::new(),
-        targets: HashSet::new(),
-        locations: Vec::new(),
-        more: 0,
-    });
+    let gathered = by_path
+        .entry((rule, key.to_string()))
+        .or_insert_with(|| Gathered {
+            rule,
+            // A key starts with the 32 characters of the hash.
+            hash: key
+                .get(..crate::store_path::HASH_LEN)
+                .unwrap_or(key)
+                .to_string(),
+            name: String::new(),
+            anchors: HashSet::new(),
+            targets: HashSet::new(),
+            locations: Vec::new(),
+            more: BTreeMap::new(),
+        });
     gathered.targets.insert(target);
     gathered
 }
@@ -473,20 +477,24 @@ fn root_of(
     root
 }
 
-/// Turns one gathered path into a finding (sizes come later, in [`price`]).
-fn finding(
+/// Turns one gathered path into its findings, one per rule its places fall under (sizes
+/// come later, in [`price`]).
+fn findings_of(
     catalogue: &Catalogue,
     files: &FileIndex,
     gathered: Gathered,
     graph: Option<&ClosureGraph>,
     self_hashes: &HashSet<&str>,
     store_dir: &str,
-) -> Finding {
+) -> Vec<Finding> {
     let node = graph.and_then(|g| g.get(&gathered.hash));
-    let name = node
-        .map_or(gathered.name.as_str(), |n| n.path.name())
-        .to_string();
+    // A nuked hash names no path the graph could know: its own name is all there is.
     let nuked = gathered.rule == Rule::NukedReference;
+    let name = match node {
+        Some(node) if !nuked => node.path.name(),
+        _ => gathered.name.as_str(),
+    }
+    .to_string();
     let store_path = StorePath::new(&gathered.hash, &name).ok();
     let package = store_path
         .as_ref()
@@ -535,35 +543,86 @@ fn finding(
             );
         }
     }
+    let itself = self_hashes.contains(gathered.hash.as_str()) && !nuked;
+    if itself {
+        severity = Severity::Info;
+        message = format!("refers to the audited output itself ({name}): costs nothing");
+    }
+    // The rule of each file's places: the most specific rule of a rule pack that matches at
+    // one of them, else the kind's own. The places of one path in one file are most often
+    // one cause (a Paths_ module's five directories, __FILE__ in code and in debug info), so
+    // they share a rule; places in different files get their own. One finding per rule.
     let mut locations = gathered.locations;
     locations.sort();
-    let mut finding = Finding {
-        rule: gathered.rule.id().to_string(),
-        kind: gathered.rule,
-        severity,
-        message,
-        fix,
-        reference: Some(reference),
-        locations,
-        more_locations: gathered.more,
-        size: None,
-        evidence: Vec::new(),
-    };
-    // A rule pack's more specific rule, when one matches, names the finding and its fix.
-    if let Some(rule) = catalogue.select(&finding, files) {
-        finding.rule = rule.id.clone();
-        finding.severity = rule.severity.severity();
-        finding.fix = finding
-            .reference
-            .as_ref()
-            .map(|r| rule.fix_for(&r.store_path));
+    let unloaded_everywhere = locations.iter().all(|l| l.loaded == Some(false));
+    let mut by_rule: Vec<(Option<&RuleText>, Vec<Location>)> = Vec::new();
+    for in_file in locations.chunk_by(|a, b| (&a.target, &a.file) == (&b.target, &b.file)) {
+        let file = files.get(&(in_file[0].target.clone(), in_file[0].file.clone()));
+        let places: Vec<Place> = in_file
+            .iter()
+            .map(|location| Place {
+                kind: gathered.rule,
+                reference: Some(&reference),
+                location,
+                unloaded_everywhere,
+                file,
+            })
+            .collect();
+        let rule = catalogue.select(&places);
+        match by_rule
+            .iter_mut()
+            .find(|(r, _)| r.map(|r| &r.id) == rule.map(|r| &r.id))
+        {
+            Some((_, kept)) => kept.extend_from_slice(in_file),
+            None => by_rule.push((rule, in_file.to_vec())),
+        }
     }
-    if self_hashes.contains(gathered.hash.as_str()) && !nuked {
-        finding.severity = Severity::Info;
-        finding.message = format!("refers to the audited output itself ({name}): costs nothing");
-        finding.fix = None;
+    if by_rule.is_empty() {
+        // Every place was past --max-locations: the finding stands under its kind's rule.
+        by_rule.push((None, Vec::new()));
     }
-    finding
+    // The places not listed are counted with the finding that holds their file.
+    let mut more_of = vec![0u64; by_rule.len()];
+    for ((target, file), more) in &gathered.more {
+        let holder = by_rule
+            .iter()
+            .position(|(_, places)| {
+                places
+                    .iter()
+                    .any(|l| &l.target == target && &l.file == file)
+            })
+            .unwrap_or(0);
+        more_of[holder] += more;
+    }
+    by_rule
+        .into_iter()
+        .zip(more_of)
+        .map(|((rule, locations), more_locations)| {
+            let mut finding = Finding {
+                rule: gathered.rule.id().to_string(),
+                kind: gathered.rule,
+                severity,
+                message: message.clone(),
+                fix: fix.clone(),
+                reference: Some(reference.clone()),
+                locations,
+                more_locations,
+                size: None,
+                evidence: Vec::new(),
+            };
+            // A rule pack's rule names the finding and its fix.
+            if let Some(rule) = rule {
+                finding.rule = rule.id.clone();
+                finding.severity = rule.severity.severity();
+                finding.fix = Some(rule.fix_for(&reference.store_path));
+            }
+            if itself {
+                finding.severity = Severity::Info;
+                finding.fix = None;
+            }
+            finding
+        })
+        .collect()
 }
 
 /// Applies the policy to every finding but the target's references to itself.

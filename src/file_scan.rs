@@ -37,8 +37,8 @@ const SPLIT_ABOVE: u64 = 16 << 20;
 /// The length of each such range.
 const RANGE_LEN: u64 = 8 << 20;
 
-/// The hits of one file by (rule, hash), within the limits on locations per path and paths
-/// per file.
+/// The hits of one file by (rule, referenced path: [`Hit::reference_key`]), within the limits
+/// on locations per path and paths per file.
 #[derive(Debug, Default)]
 pub struct Recorder {
     hits: BTreeMap<(Rule, String), (Vec<Hit>, u64)>,
@@ -49,7 +49,7 @@ pub struct Recorder {
 impl Recorder {
     /// Keeps a hit, or counts it past the limits.
     fn record(&mut self, rule: Rule, hit: Hit, limits: &Limits) {
-        let key = (rule, hit.hash.clone());
+        let key = (rule, hit.reference_key());
         self.add(key, std::iter::once(hit), 0, limits);
     }
 
@@ -101,7 +101,8 @@ impl Recorder {
         paths.into_iter().chain(locations)
     }
 
-    /// Each (rule, hash) with the hits kept, in offset order, and how many more there were.
+    /// Each (rule, referenced path) with the hits kept, in offset order, and how many more
+    /// there were.
     pub fn iter(&self) -> impl Iterator<Item = (Rule, &str, &[Hit], u64)> {
         self.hits
             .iter()

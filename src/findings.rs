@@ -110,6 +110,28 @@ pub struct Reference {
     pub nuked: bool,
 }
 
+impl Reference {
+    /// What tells two references apart: the hash, and for a nuked one (every nuked hash is
+    /// the same 32 `e`s) the name too.
+    pub fn identity(&self) -> (&str, &str) {
+        if self.nuked {
+            (&self.hash, &self.name)
+        } else {
+            (&self.hash, "")
+        }
+    }
+}
+
+/// How many distinct store paths among `findings` have a size no source knew (one path may
+/// be several findings, one per rule).
+pub fn unknown_size_paths<'a>(findings: impl Iterator<Item = &'a Finding>) -> u64 {
+    findings
+        .filter(|f| f.size.is_some_and(|s| s.source == SizeSource::Unknown))
+        .filter_map(|f| f.reference.as_ref().map(Reference::identity))
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64
+}
+
 /// One place a reference sits.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Location {

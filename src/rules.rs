@@ -24,7 +24,7 @@ use serde::Deserialize;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use crate::findings::{Finding, Rule, Severity};
+use crate::findings::{Location, Reference, Rule, Severity};
 use crate::toml_file::{self, TomlFile};
 
 /// The texts of the kinds of finding.
@@ -113,8 +113,8 @@ pub struct Conditions {
     /// Text the file of some location contains (any of them), e.g. "OPENSSLDIR".
     #[serde(default)]
     pub strings: Vec<String>,
-    /// `true`: some location is loaded at run time; `false`: none is (only debug info,
-    /// symbol names, comments).
+    /// `true`: the place is loaded at run time; `false`: no place of the path is (only
+    /// debug info, symbol names, comments), which makes it cheap to remove.
     pub loaded: Option<bool>,
 }
 
@@ -168,8 +168,46 @@ pub struct RuleText {
     pub links: Vec<String>,
     /// For a pack rule: the kind of finding it refines.
     pub refines: Option<String>,
+    /// `[rule.match]`, or several `[[rule.match]]` tables: alternatives, any of which may
+    /// hold.
     #[serde(rename = "match")]
-    pub conditions: Option<Conditions>,
+    pub conditions: Option<Alternatives>,
+}
+
+/// The `match` of a pack rule: one table of conditions, or an array of alternatives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternatives(pub Vec<Conditions>);
+
+/// Read by hand rather than as an untagged enum, so that the unknown keys of each table still
+/// reach the reader that reports them ([`crate::toml_file`]).
+impl<'de> Deserialize<'de> for Alternatives {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Alternatives;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a [rule.match] table or [[rule.match]] tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Alternatives, A::Error> {
+                let one =
+                    Conditions::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Alternatives(vec![one]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Alternatives, A::Error> {
+                let all = Vec::<Conditions>::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(seq),
+                )?;
+                Ok(Alternatives(all))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl RuleText {
@@ -201,52 +239,51 @@ struct Matcher {
     specificity: usize,
 }
 
+/// One place of a finding, with everything a rule may ask about it. Rules are chosen for the
+/// places of a path in one file, so that a store path named in a script, a `.la` and a `.pc`
+/// file is reported under three rules (issue 11).
+pub struct Place<'a> {
+    pub kind: Rule,
+    pub reference: Option<&'a Reference>,
+    pub location: &'a Location,
+    /// No place of the reference, in any file, is loaded: what `loaded = false` asks, since
+    /// a path that is also loaded somewhere is not cheap to remove.
+    pub unloaded_everywhere: bool,
+    /// What the file of the location is.
+    pub file: Option<&'a FileFacts>,
+}
+
 impl Matcher {
-    fn matches(&self, finding: &Finding, files: &FileIndex) -> bool {
-        if finding.kind != self.kind {
+    fn matches(&self, place: &Place) -> bool {
+        if place.kind != self.kind {
             return false;
         }
         let on = |set: &Option<GlobSet>, text: Option<&str>| match set {
             None => true,
             Some(set) => text.is_some_and(|t| set.is_match(t)),
         };
-        let reference = finding.reference.as_ref();
-        if !on(&self.package, reference.map(|r| r.package.as_str()))
-            || !on(&self.name, reference.map(|r| r.name.as_str()))
-            || !on(&self.output, reference.map(|r| r.output.as_str()))
-        {
-            return false;
-        }
-        let loaded_somewhere = finding.locations.iter().any(|l| l.loaded == Some(true));
-        let unloaded_everywhere = finding.locations.iter().all(|l| l.loaded == Some(false));
-        match self.loaded {
-            Some(true) if !loaded_somewhere => return false,
-            Some(false) if !unloaded_everywhere => return false,
-            _ => {}
-        }
-        // The conditions on places hold together at one location.
-        finding.locations.iter().any(|l| {
-            on(&self.subpath, Some(&l.subpath))
-                && on(&self.file, Some(&l.file))
-                && on(&self.section, l.section.as_deref())
-                && on(&self.symbol, l.symbol.as_deref())
-                && on(&self.anchor, Some(l.anchor))
-                && on(&self.excerpt, Some(&l.excerpt))
-                && {
-                    let facts = files.get(&(l.target.clone(), l.file.clone()));
-                    on(&self.file_kind, facts.map(|f| f.kind))
-                        && match &self.library {
-                            None => true,
-                            Some(set) => {
-                                facts.is_some_and(|f| f.libraries.iter().any(|l| set.is_match(l)))
-                            }
-                        }
-                        && (self.strings.is_empty()
-                            || facts.is_some_and(|f| {
-                                self.strings.iter().any(|s| f.strings.contains(s))
-                            }))
-                }
-        })
+        let (reference, l, facts) = (place.reference, place.location, place.file);
+        let loaded = match self.loaded {
+            Some(true) => l.loaded == Some(true),
+            Some(false) => place.unloaded_everywhere,
+            None => true,
+        };
+        loaded
+            && on(&self.package, reference.map(|r| r.package.as_str()))
+            && on(&self.name, reference.map(|r| r.name.as_str()))
+            && on(&self.output, reference.map(|r| r.output.as_str()))
+            && on(&self.subpath, Some(&l.subpath))
+            && on(&self.file, Some(&l.file))
+            && on(&self.section, l.section.as_deref())
+            && on(&self.symbol, l.symbol.as_deref())
+            && on(&self.anchor, Some(l.anchor))
+            && on(&self.excerpt, Some(&l.excerpt))
+            && on(&self.file_kind, facts.map(|f| f.kind))
+            && self.library.as_ref().is_none_or(|set| {
+                facts.is_some_and(|f| f.libraries.iter().any(|l| set.is_match(l)))
+            })
+            && (self.strings.is_empty()
+                || facts.is_some_and(|f| self.strings.iter().any(|s| f.strings.contains(s))))
     }
 }
 
@@ -255,8 +292,8 @@ impl Matcher {
 pub struct Catalogue {
     /// The kinds' texts, in the order of [`Rule::ALL`].
     kinds: Vec<RuleText>,
-    /// Pack rules with their conditions, in the order they were loaded.
-    packs: Vec<(RuleText, Matcher)>,
+    /// Pack rules with their alternatives' conditions, in the order they were loaded.
+    packs: Vec<(RuleText, Vec<Matcher>)>,
     /// Conditions that can never match, said once at load time.
     pub warnings: Vec<String>,
     /// The rules' `strings`, when some rule has them.
@@ -319,16 +356,20 @@ impl Catalogue {
             .chain(self.packs.iter().map(|(text, _)| text))
     }
 
-    /// The most specific pack rule that matches `finding`, if any, knowing what its files are.
-    pub fn select(&self, finding: &Finding, files: &FileIndex) -> Option<&RuleText> {
+    /// The most specific pack rule that matches a finding at one of `places`, if any: the
+    /// one whose matching alternative has the most conditions (ties go to the smaller id).
+    pub fn select(&self, places: &[Place]) -> Option<&RuleText> {
         self.packs
             .iter()
-            .filter(|(_, matcher)| matcher.matches(finding, files))
-            .max_by(|(a, ma), (b, mb)| {
-                ma.specificity
-                    .cmp(&mb.specificity)
-                    .then_with(|| b.id.cmp(&a.id))
+            .filter_map(|(text, alternatives)| {
+                let specificity = alternatives
+                    .iter()
+                    .filter(|m| places.iter().any(|place| m.matches(place)))
+                    .map(|m| m.specificity)
+                    .max()?;
+                Some((text, specificity))
             })
+            .max_by(|(a, sa), (b, sb)| sa.cmp(sb).then_with(|| b.id.cmp(&a.id)))
             .map(|(text, _)| text)
     }
 }
@@ -364,7 +405,7 @@ enum Holds {
 #[derive(Default)]
 struct Reader {
     /// Every rule read, in order, with its pack conditions compiled (`None` for a kind).
-    rules: Vec<(RuleText, Option<Matcher>)>,
+    rules: Vec<(RuleText, Option<Vec<Matcher>>)>,
     /// Where each id was first defined (`file:line:column`).
     defined: std::collections::HashMap<String, String>,
     /// The texts of every `strings` condition.
@@ -424,25 +465,38 @@ impl Reader {
                 id_span,
                 format!("rule {:?} has no [rule.match] conditions", rule.id),
             ),
-            (Some(refines), Some(conditions)) => {
-                match compile(refines, conditions, &mut self.strings) {
-                    Ok(_) if first.is_some() => {}
-                    Ok(matcher) => {
-                        self.warnings.extend(
-                            never_matches(conditions)
-                                .map(|w| format!("{place}: rule {:?}: {w}", rule.id)),
-                        );
-                        self.rules.push((rule, Some(matcher)));
-                    }
-                    Err(errors) => {
-                        for (field, error) in errors {
-                            let span = match field {
-                                "refines" => toml_file::span_of(item, &["refines"]),
-                                field => toml_file::span_of(item, &["match", field]),
-                            };
-                            file.problem(span, format!("rule {:?}: {error}", rule.id));
+            (Some(refines), Some(alternatives)) => {
+                let several = alternatives.0.len() > 1;
+                let mut matchers = Vec::new();
+                let mut failed = false;
+                for (n, conditions) in alternatives.0.iter().enumerate() {
+                    match compile(refines, conditions, &mut self.strings) {
+                        Ok(matcher) => {
+                            self.warnings.extend(
+                                never_matches(conditions)
+                                    .map(|w| format!("{place}: rule {:?}: {w}", rule.id)),
+                            );
+                            matchers.push(matcher);
+                        }
+                        Err(errors) => {
+                            failed = true;
+                            for (field, error) in errors {
+                                let span = match field {
+                                    "refines" => toml_file::span_of(item, &["refines"]),
+                                    field => match_span(item, several.then_some(n), field),
+                                };
+                                file.problem(span, format!("rule {:?}: {error}", rule.id));
+                            }
                         }
                     }
+                }
+                if matchers.is_empty() && !failed {
+                    file.problem(
+                        toml_file::span_of(item, &["match"]),
+                        format!("rule {:?}: [[rule.match]] has no alternative", rule.id),
+                    );
+                } else if !failed && first.is_none() {
+                    self.rules.push((rule, Some(matchers)));
                 }
             }
         }
@@ -507,6 +561,24 @@ impl Reader {
             warnings: self.warnings,
             file_strings,
         })
+    }
+}
+
+/// Where a problem with `field` of a rule's match points: inside alternative `n` of an
+/// array of `[[rule.match]]` tables, or the one `[rule.match]` table.
+fn match_span(item: &Spanned<DeValue>, n: Option<usize>, field: &str) -> Range<usize> {
+    let tables = toml_file::span_of(item, &["match"]);
+    let DeValue::Table(rule) = item.get_ref() else {
+        return tables;
+    };
+    let Some((_, matches)) = rule.iter().find(|(k, _)| k.get_ref() == "match") else {
+        return tables;
+    };
+    match (n, matches.get_ref()) {
+        (Some(n), DeValue::Array(items)) => items
+            .get(n)
+            .map_or(tables, |table| toml_file::span_of(table, &[field])),
+        _ => toml_file::span_of(matches, &[field]),
     }
 }
 

@@ -75,6 +75,20 @@ pub struct Hit {
     pub line: Option<u64>,
 }
 
+impl Hit {
+    /// What identifies the store path it names: its hash, and for a nuked hash its name too,
+    /// since every nuked hash is the same 32 `e`s (issue 11: `eeee…-openssl-…` and
+    /// `eeee…-openssl-…-etc` are two references). A live hash names one path whatever text
+    /// follows it, so the hash alone is enough there.
+    pub fn reference_key(&self) -> String {
+        if crate::store_path::is_nuked_hash(self.hash.as_bytes()) {
+            format!("{}-{}", self.hash, self.name)
+        } else {
+            self.hash.clone()
+        }
+    }
+}
+
 /// Receives what a scan finds.
 pub trait ScanSink {
     /// One store reference, in offset order; `buf` (whose `buf[0]` is at file offset `base`)

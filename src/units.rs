@@ -40,9 +40,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "mb" => 1e6,
         "gb" => 1e9,
         "tb" => 1e12,
-        other => {
+        _ => {
             return Err(format!(
-                "{text:?} is not a size: unknown unit {other:?} (K, M, G, T are powers of 1024, KB, MB, GB, TB of 1000)"
+                "{text:?} is not a size: unknown unit {:?} (K, M, G, T are powers of 1024, KB, MB, GB, TB of 1000)",
+                unit.trim()
             ))
         }
     };

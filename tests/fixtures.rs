@@ -161,6 +161,59 @@ fn nuked_reference_is_information_and_costs_nothing() {
     assert_eq!(report["summary"]["references"], 1);
 }
 
+/// Issue 11: every nuked hash is the same 32 `e`s, so a reference is its hash *and* name: a
+/// program that names both a nuked `openssl` and a nuked `openssl-…-etc` has two.
+#[test]
+fn two_nuked_outputs_in_one_binary_are_two_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let nuked = "e".repeat(32);
+    let out = format!("/nix/store/{nuked}-openssl-static-x86_64-unknown-linux-gnu-3.6.3");
+    let source = dir.path().join("tls.c");
+    std::fs::write(
+        &source,
+        format!(
+            "#include <stdio.h>\nconst char *engines = \"{out}/lib/engines-3\";\nconst char *ssl = \"{out}-etc/ssl\";\nint main(void) {{ puts(engines); puts(ssl); return 0; }}\n"
+        ),
+    )
+    .unwrap();
+    let status = std::process::Command::new("/usr/bin/gcc")
+        .args(["-O2", "-o"])
+        .arg(dir.path().join("tls"))
+        .arg(&source)
+        .status()
+        .expect("gcc");
+    assert!(status.success());
+    std::fs::remove_file(&source).unwrap();
+    let report = check_json(&[dir.path().to_str().unwrap()]).json();
+    let mut names: Vec<(String, String, String)> = findings(&report, "nuked-reference")
+        .iter()
+        .map(|f| {
+            (
+                f["reference"]["name"].as_str().unwrap().to_string(),
+                f["reference"]["output"].as_str().unwrap().to_string(),
+                f["locations"][0]["subpath"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            (
+                "openssl-static-x86_64-unknown-linux-gnu-3.6.3".to_string(),
+                "out".to_string(),
+                "/lib/engines-3".to_string()
+            ),
+            (
+                "openssl-static-x86_64-unknown-linux-gnu-3.6.3-etc".to_string(),
+                "etc".to_string(),
+                "/ssl".to_string()
+            ),
+        ]
+    );
+    assert_eq!(report["summary"]["references"], 2);
+}
+
 #[test]
 fn bare_hash_in_symtab_is_found_when_the_closure_is_known() {
     let (run, report) = audit("bare-hash");

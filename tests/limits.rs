@@ -206,7 +206,7 @@ fn limit_flags_take_sizes_with_units_and_refuse_nonsense() {
     }
     for (flag, says) in [
         ("--max-elf-size=12Q", "unknown unit \"Q\""),
-        ("--max-elf-size=1.5G", "is not a size"),
+        ("--max-elf-size=1.2.3G", "is not a size"),
         ("--max-elf-size=99999999T", "too large"),
         ("--max-depth=-1", "invalid digit"),
         ("--max-locations=many", "invalid digit"),

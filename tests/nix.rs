@@ -281,6 +281,47 @@ fn a_shared_copy_found_through_a_store_runpath_is_read_from_disk() {
     );
 }
 
+/// Issue 11: nixpkgs' static OpenSSL puts OPENSSLDIR (and ENGINESDIR) in its `etc` output
+/// and nukes what is left of `out`; a program linked with it names both.
+#[test]
+fn openssl_directories_in_the_layout_nixpkgs_builds() {
+    let file = fixtures().join("nix/fixtures.nix");
+    let output = stdout_of(
+        nix("nix-build")
+            .arg(&file)
+            .args(["--no-out-link", "-A", "tls-static"]),
+    );
+    let report = audit(output.trim(), false);
+    let sysconfdir = findings(&report, "openssl-sysconfdir");
+    assert_eq!(sysconfdir.len(), 1, "{report}");
+    let etc = &sysconfdir[0]["reference"];
+    assert_eq!(etc["package"], "openssl");
+    assert_eq!(etc["output"], "etc");
+    assert_eq!(etc["static"], true);
+    assert_eq!(etc["platform"], "x86_64-unknown-linux-musl");
+    assert!(
+        references(output.trim()).contains(etc["store_path"].as_str().unwrap()),
+        "the etc output is a real reference of the program"
+    );
+    let subpaths: Vec<&str> = sysconfdir[0]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["subpath"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subpaths,
+        ["/etc/ssl/engines-3", "/etc/ssl"],
+        "ENGINESDIR, then OPENSSLDIR"
+    );
+    // MODULESDIR into `out`, nuked as remove-references-to left it: information only.
+    let nuked = findings(&report, "nuked-reference");
+    assert_eq!(nuked.len(), 1, "{report}");
+    assert_eq!(nuked[0]["reference"]["output"], "out");
+    assert_eq!(nuked[0]["locations"][0]["subpath"], "/lib/ossl-modules");
+    assert!(findings(&report, "openssl-module-dir").is_empty());
+}
+
 #[test]
 fn diff_of_two_nix_builds_prices_the_growth_with_nix_path_info() {
     let (old, new) = (&outputs()["hello-static"], &outputs()["app-static"]);

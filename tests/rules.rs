@@ -138,21 +138,167 @@ fn text_files_shebangs_and_build_metadata() {
         found.contains(&("store-shebang".into(), "bash".into())),
         "{found:?}"
     );
-    assert!(has(&report, "libtool-archive"), "{found:?}");
-    assert!(
-        has(&report, "cmake-config-file") || has(&report, "pkg-config-file"),
-        "{found:?}"
-    );
+    // The output's own path sits in three files of three kinds: three rules.
+    for rule in ["libtool-archive", "pkg-config-file", "cmake-config-file"] {
+        assert!(
+            found.contains(&(rule.into(), "text-files".into())),
+            "{rule}: {found:?}"
+        );
+    }
     assert!(has(&audit("script"), "store-shebang"));
-    // A shebang is an error; build metadata only warns.
+    // A shebang and a path a script prints at run time are errors; build metadata only
+    // warns, even for a path the script names too (foo-headers).
     for finding in report["findings"].as_array().unwrap() {
-        let expected = if finding["rule"] == "store-shebang" {
+        let file = finding["locations"][0]["file"].as_str().unwrap();
+        let expected = if file == "bin/tool" {
             "error"
         } else {
             "warning"
         };
         assert_eq!(finding["severity"], expected, "{finding}");
+        let files: Vec<&str> = finding["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["file"].as_str().unwrap())
+            .collect();
+        assert!(
+            files.iter().all(|f| *f == file),
+            "one file per rule here: {files:?}"
+        );
     }
+    assert_eq!(
+        rules(&report)
+            .iter()
+            .filter(|(_, package)| package == "foo-headers")
+            .count(),
+        3,
+        "foo-headers: the script's echo, the .pc and the .cmake file: {found:?}"
+    );
+}
+
+/// Issue 11: an output's own path in a script, a `.la` and a `.pc` file was one
+/// `libtool-archive` finding, so the script line and the `.pc` file were reported as libtool
+/// archives. The rule is chosen per file: three files, three rules, in every format, the
+/// baseline and `diff`.
+#[test]
+fn one_path_in_three_kinds_of_file_gives_three_rules_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = "/nix/store/0c0v9w0m4a9kcs2l4f4fyd8aspqvzd0f-text-demo-1.0";
+    fs::create_dir_all(dir.path().join("bin")).unwrap();
+    fs::create_dir_all(dir.path().join("lib/pkgconfig")).unwrap();
+    fs::write(
+        dir.path().join("bin/demo"),
+        format!("#!/bin/sh\necho \"running from {store_path}\"\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("lib/libdemo.la"),
+        format!("# libdemo.la\ndlname='libdemo.so.1'\nlibdir='{store_path}/lib'\n"),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("lib/pkgconfig/demo.pc"),
+        format!("prefix={store_path}\nlibdir=${{prefix}}/lib\n\nName: demo\n"),
+    )
+    .unwrap();
+    let target = dir.path().to_str().unwrap();
+    let report = check_json(&[target]).json();
+    let by_file: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["locations"][0]["file"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut sorted = by_file.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            ("bin/demo".to_string(), "store-reference".to_string()),
+            ("lib/libdemo.la".to_string(), "libtool-archive".to_string()),
+            (
+                "lib/pkgconfig/demo.pc".to_string(),
+                "pkg-config-file".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        report["summary"]["references"], 1,
+        "one path, three findings"
+    );
+    assert_eq!(report["summary"]["unknown_size_references"], 1);
+    // SARIF: three results, one rule each; GitHub: three annotations.
+    let sarif: Value =
+        serde_json::from_str(&run(stowaway().args(["check", target, "--format", "sarif"])).stdout)
+            .unwrap();
+    let mut rule_ids: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    rule_ids.sort();
+    assert_eq!(
+        rule_ids,
+        ["libtool-archive", "pkg-config-file", "store-reference"]
+    );
+    let github = run(stowaway().args(["check", target, "--format", "github"])).stdout;
+    for (file, rule) in &by_file {
+        assert!(
+            github.lines().any(|l| l.contains(&format!("/{file},"))
+                && l.contains(&format!("title=stowaway {rule}%3A"))),
+            "{file} {rule}:\n{github}"
+        );
+    }
+    // The baseline records three entries; accepting it accepts all three.
+    let saved = tempfile::tempdir().unwrap();
+    let baseline = saved.path().join("baseline.json");
+    let written = run(stowaway()
+        .args(["check", target, "--format", "json", "--write-baseline"])
+        .arg(&baseline));
+    assert_eq!(written.code, 1);
+    let entries = read_json(&baseline)["entries"].as_array().unwrap().clone();
+    let mut recorded: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["file"].as_str().unwrap().to_string(),
+                e["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, sorted);
+    let accepted = run(stowaway()
+        .args(["check", target, "--format", "json", "--baseline"])
+        .arg(&baseline));
+    assert_eq!(accepted.code, 0, "{}", accepted.stdout);
+    // diff: removing the .pc file removes exactly the pkg-config-file finding.
+    let before = saved.path().join("before.json");
+    fs::write(&before, &check_json(&[target]).stdout).unwrap();
+    fs::remove_file(dir.path().join("lib/pkgconfig/demo.pc")).unwrap();
+    let diff: Value = serde_json::from_str(
+        &run(stowaway()
+            .args(["diff", "--format", "json"])
+            .arg(&before)
+            .arg(target))
+        .stdout,
+    )
+    .unwrap();
+    let removed: Vec<&str> = diff["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["pkg-config-file"]);
+    assert!(diff["added"].as_array().unwrap().is_empty(), "{diff}");
 }
 
 #[test]
@@ -381,5 +527,66 @@ strings = ["OPENSSLDIR"]
     assert_eq!(
         check(&fixtures().join("elf/static-pie/static-pie")),
         [("openssl-sysconfdir".to_string(), "openssl".to_string())]
+    );
+}
+
+/// Issue 11: OpenSSL's configuration directory is recognised by the `etc` output's name and by
+/// the `OPENSSLDIR:` that introduces it, whatever its subpath; ENGINESDIR and MODULESDIR into
+/// `out` are a rule of their own, and `explain` says which.
+#[test]
+fn openssl_sysconfdir_by_output_and_excerpt_and_module_dirs_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (etc, out, unsplit) = (
+        "/nix/store/1b4m8n2q5r7s9v0w3x6y1z4a7c9d2f5g-openssl-3.6.3-etc",
+        "/nix/store/yfqnqgyp8z830l3yf8pa8nglgapq7yk1-openssl-3.6.3",
+        "/nix/store/0c0v9w0m4a9kcs2l4f4fyd8aspqvzd0f-libressl-4.0.0",
+    );
+    let source = dir.path().join("tls.c");
+    fs::write(
+        &source,
+        format!(
+            r#"#include <stdio.h>
+const char *dir = "OPENSSLDIR: \"{etc}/ssl\"";
+const char *engines = "ENGINESDIR: \"{out}/lib/engines-3\"";
+const char *cnf = "OPENSSLDIR: \"{unsplit}/share/ssl\"";
+int main(void) {{ puts(dir); puts(engines); puts(cnf); return 0; }}
+"#
+        ),
+    )
+    .unwrap();
+    let built = std::process::Command::new("/usr/bin/gcc")
+        .args(["-O2", "-o"])
+        .arg(dir.path().join("tls"))
+        .arg(&source)
+        .status()
+        .expect("gcc");
+    assert!(built.success());
+    fs::remove_file(&source).unwrap();
+    let report = check_json(&[dir.path().to_str().unwrap()]).json();
+    let mut found: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["reference"]["store_path"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (unsplit.to_string(), "openssl-sysconfdir".to_string()),
+            (etc.to_string(), "openssl-sysconfdir".to_string()),
+            (out.to_string(), "openssl-module-dir".to_string()),
+        ]
+    );
+    let explained = run(stowaway().args(["explain", "openssl-sysconfdir"])).stdout;
+    assert!(
+        explained.contains("ENGINESDIR and MODULESDIR")
+            && explained.contains("`openssl-module-dir`"),
+        "{explained}"
     );
 }

@@ -77,10 +77,7 @@ pub fn closure_sentence(report: &Report) -> String {
         crate::units::human_bytes(whole),
         unknown(s.unknown_size_references)
     );
-    let failing_unknown = report
-        .failing()
-        .filter(|f| f.size.is_some_and(|s| s.source == SizeSource::Unknown))
-        .count() as u64;
+    let failing_unknown = crate::findings::unknown_size_paths(report.failing());
     if let (Some(without), true) = (
         s.closure_bytes_without_failing,
         report.failing().next().is_some(),
