@@ -110,6 +110,15 @@ pub struct Reference {
     pub nuked: bool,
 }
 
+/// An audited target and the derivation that built its store path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetDeriver {
+    /// As given on the command line.
+    pub target: String,
+    /// The `.drv` store path.
+    pub deriver: String,
+}
+
 /// One place a reference sits.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Location {
@@ -279,6 +288,8 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub targets: Vec<String>,
+    /// The derivation that built each target in the store, where the closure source knows it.
+    pub target_derivers: Vec<TargetDeriver>,
     pub verdict: Verdict,
     /// False when some file could not be read: a partial audit never passes silently.
     pub complete: bool,
