@@ -48,7 +48,8 @@ in
 builtins.derivation {
   name = if name != null then name else "stowaway-check-${target.name}";
   system = target.system;
-  builder = "${stowaway}/bin/stowaway";
+  # `target` first: a bad `package` is reported as such, whatever stowaway is.
+  builder = builtins.seq target "${stowaway}/bin/stowaway";
   args =
     [ "check" "--nix-builder" ]
     ++ policy
