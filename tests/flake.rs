@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 use crate::nix::{nix, stdout_of};
 
-/// A copy of the repository (without target/ and .git) with its nixpkgs input pointed at the
-/// stub, and a consumer flake beside it whose `probe` output is what the tests look at.
+/// A copy of the repository's files, and a consumer flake beside it that points the copy's
+/// nixpkgs input at the stub and whose `probe` output is what the tests look at.
 struct Flake {
     dir: tempfile::TempDir,
 }
@@ -27,20 +27,33 @@ impl Flake {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let copy = dir.path().join("stowaway");
         std::fs::create_dir(&copy).unwrap();
-        for entry in std::fs::read_dir(root).unwrap() {
-            let entry = entry.unwrap().path();
-            let name = entry.file_name().unwrap().to_str().unwrap();
-            if name == "target" || name == ".git" || name.starts_with("result") {
-                continue;
-            }
-            let copied = Command::new("cp")
-                .arg("-a")
-                .arg(&entry)
-                .arg(&copy)
-                .status()
-                .unwrap();
-            assert!(copied.success(), "cp -a {}", entry.display());
-        }
+        // What a clone has: tracked files and new ones, not what .gitignore leaves out (build
+        // output, node_modules).
+        let listed = Command::new("git")
+            .current_dir(root)
+            .args([
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
+            .output()
+            .expect("git");
+        assert!(listed.status.success());
+        let files: Vec<&str> = std::str::from_utf8(&listed.stdout)
+            .unwrap()
+            .split('\0')
+            .filter(|f| !f.is_empty() && root.join(f).symlink_metadata().is_ok())
+            .collect();
+        let copied = Command::new("cp")
+            .current_dir(root)
+            .args(["-a", "--parents"])
+            .args(&files)
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(copied.success(), "cp -a --parents … {}", copy.display());
         let consumer = dir.path().join("consumer");
         std::fs::create_dir(&consumer).unwrap();
         std::fs::write(
