@@ -4,8 +4,9 @@
 #
 # stowaway itself is the builder: no shell, no nixpkgs, no `nix` command in the build. With
 # __structuredAttrs and exportReferencesGraph, Nix hands it the package's reference graph with
-# real sizes (see src/nix_builder.rs). On success the JSON report is $out/report.json; on
-# failure the human report is in the build log (`nix log`) and the build fails.
+# real sizes (see src/nix_builder.rs); `audited` tells it which derivation built them, for the
+# report to name. On success the JSON report is $out/report.json; on failure the human report
+# is in the build log (`nix log`) and the build fails.
 #
 # This file uses builtins only, so that it can be tested with a plain Nix (tests/mkcheck.rs).
 { stowaway }:
@@ -34,7 +35,8 @@ let
       }"
     else
       package;
-  outputs = map (output: target.${output}) (target.outputs or [ "out" ]);
+  outputNames = target.outputs or [ "out" ];
+  outputs = map (output: target.${output}) outputNames;
   policy =
     if config == null then
       [ ]
@@ -46,7 +48,8 @@ in
 builtins.derivation {
   name = if name != null then name else "stowaway-check-${target.name}";
   system = target.system;
-  builder = "${stowaway}/bin/stowaway";
+  # `target` first: a bad `package` is reported as such, whatever stowaway is.
+  builder = builtins.seq target "${stowaway}/bin/stowaway";
   args =
     [ "check" "--nix-builder" ]
     ++ policy
@@ -56,6 +59,22 @@ builtins.derivation {
     ++ map toString outputs;
   __structuredAttrs = true;
   exportReferencesGraph.graph = outputs;
+  # Named in the report as the audited outputs' deriver: the exported graph has none. The
+  # drvPath's string context is dropped. Kept, it would mean every output of every derivation
+  # in the package's build closure (compilers and bootstrap included), all of which the check
+  # would then have to build or download; even reduced to the .drv files alone, it would
+  # copy thousands of them to a remote builder. The check reads the outputs, which are its
+  # inputs already, and only names the .drv.
+  audited = {
+    drvPath =
+      if target ? drvPath then builtins.unsafeDiscardStringContext target.drvPath else null;
+    outputs = builtins.listToAttrs (
+      map (output: {
+        name = output;
+        value = target.${output}.outPath;
+      }) outputNames
+    );
+  };
   # The check only reads; there is nothing to gain from a binary cache.
   preferLocalBuild = true;
   allowSubstitutes = false;

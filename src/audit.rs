@@ -17,7 +17,7 @@ use crate::config::CheckConfig;
 use crate::file_scan::{self, Outcome, Tools};
 use crate::findings::{
     AuditError, Binary, Finding, Location, Reference, Report, Rule, Severity, Size, SizeSource,
-    Skipped, Summary, Unparseable, Verdict,
+    Skipped, Summary, TargetDeriver, Unparseable, Verdict,
 };
 use crate::inputs::{self, Target};
 use crate::libraries::Signatures;
@@ -173,7 +173,23 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     let limits = Reached::collect(&config.limits, limit_hits);
     let mut report = report(&targets, &outcomes, findings, closure, limits);
     report.baseline = applied;
+    report.target_derivers = derivers_of(&targets, graph.as_ref());
     Ok(report)
+}
+
+/// The derivation that built each target that lies in a store path, as far as the closure
+/// source knows it.
+fn derivers_of(targets: &[Target], graph: Option<&ClosureGraph>) -> Vec<TargetDeriver> {
+    targets
+        .iter()
+        .filter_map(|t| {
+            let node = graph?.get(t.store_path.as_ref()?.hash())?;
+            Some(TargetDeriver {
+                target: t.given.clone(),
+                deriver: node.deriver.clone()?,
+            })
+        })
+        .collect()
 }
 
 /// The closure known before scanning: a `--closure-info` file, or `nix path-info` of the
@@ -184,7 +200,13 @@ fn closure_before_scan(
 ) -> Result<Option<ClosureGraph>> {
     let store_dir = config.store_dir.as_str();
     Ok(match &config.closure_info {
-        Some(file) => Some(info_file::load(file, store_dir)?),
+        Some(file) => {
+            let mut graph = info_file::load(file, store_dir)?;
+            if let Some(build) = &config.nix_build {
+                build.name_derivers(&mut graph);
+            }
+            Some(graph)
+        }
         None if !target_paths.is_empty() && nix::available() => {
             let paths: Vec<String> = target_paths
                 .iter()
@@ -282,6 +304,7 @@ fn report(
     };
     let mut report = Report {
         targets: targets.iter().map(|t| t.given.clone()).collect(),
+        target_derivers: Vec::new(),
         verdict: Verdict::Fail,
         complete: false,
         findings,

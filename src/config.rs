@@ -116,7 +116,7 @@ impl CheckConfig {
         let color = use_color(args.audit.color);
         let nix_build = args
             .nix_builder
-            .then(crate::nix_builder::NixBuild::from_env)
+            .then(|| crate::nix_builder::NixBuild::from_env(&store_dir))
             .transpose()?;
         let closure_info = match &nix_build {
             Some(build) => Some(build.attrs.clone()),

@@ -132,6 +132,15 @@ pub fn unknown_size_paths<'a>(findings: impl Iterator<Item = &'a Finding>) -> u6
         .len() as u64
 }
 
+/// An audited target and the derivation that built its store path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetDeriver {
+    /// As given on the command line.
+    pub target: String,
+    /// The `.drv` store path.
+    pub deriver: String,
+}
+
 /// One place a reference sits.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Location {
@@ -301,6 +310,8 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub targets: Vec<String>,
+    /// The derivation that built each target in the store, where the closure source knows it.
+    pub target_derivers: Vec<TargetDeriver>,
     pub verdict: Verdict,
     /// False when some file could not be read: a partial audit never passes silently.
     pub complete: bool,

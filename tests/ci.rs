@@ -506,13 +506,20 @@ fn the_github_audit_step_writes_every_report_then_exits_with_stowaways_code() {
     let steps = job["steps"].as_array().unwrap();
     let audit = steps.iter().position(|s| s["id"] == "audit").unwrap();
     assert_eq!(steps[audit]["shell"], "bash");
+    // Every action at its current major version (CodeQL Action v3 is deprecated in December
+    // 2026).
+    let actions: Vec<&str> = steps.iter().filter_map(|s| s["uses"].as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "actions/checkout@v7",
+            "cachix/install-nix-action@v31",
+            "github/codeql-action/upload-sarif@v4"
+        ]
+    );
     let upload = steps
         .iter()
-        .position(|s| {
-            s["uses"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@v3"))
-        })
+        .position(|s| s["uses"] == "github/codeql-action/upload-sarif@v4")
         .unwrap();
     assert!(upload > audit);
     assert_eq!(steps[upload]["with"]["sarif_file"], "stowaway.sarif");

@@ -21,6 +21,18 @@ fn build(attr: &str) -> Command {
     command
 }
 
+/// The derivation of attribute `attr`, as `nix-instantiate` evaluates it.
+fn drv_of(attr: &str) -> String {
+    stdout_of(
+        nix("nix-instantiate")
+            .arg(fixtures().join("nix/mkcheck.nix"))
+            .args(["--argstr", "stowawayBin", env!("CARGO_BIN_EXE_stowaway")])
+            .args(["-A", attr]),
+    )
+    .trim()
+    .to_string()
+}
+
 fn output(command: &mut Command) -> Output {
     command
         .output()
@@ -63,6 +75,12 @@ fn a_package_that_embeds_a_store_path_fails_its_check_with_the_finding_and_its_s
         log.contains("stowaway-check-leaky-1.0.drv' failed with exit code 1"),
         "{log}"
     );
+    // The exported graph has no derivers: the audited package's comes from mkCheck.
+    let leaky = stdout_of(&mut build("leaky")).trim().to_string();
+    assert!(
+        log.contains(&format!("audited {leaky} (deriver {})", drv_of("leaky"))),
+        "{log}"
+    );
 }
 
 #[test]
@@ -74,6 +92,10 @@ fn a_clean_package_passes_with_the_json_report_in_out() {
     assert_eq!(report["complete"], true);
     let clean = stdout_of(&mut build("clean")).trim().to_string();
     assert_eq!(report["targets"], Value::from(vec![clean.clone()]));
+    assert_eq!(
+        report["target_derivers"],
+        serde_json::json!([{ "target": clean, "deriver": drv_of("clean") }])
+    );
     assert_eq!(
         report["summary"]["closure_bytes"].as_u64().unwrap(),
         closure_size(&clean)

@@ -7,6 +7,7 @@ mod cli;
 mod diff;
 mod elf;
 mod fixtures;
+mod flake;
 mod formats;
 mod large;
 mod limits;

@@ -61,6 +61,13 @@ impl ClosureGraph {
         }
     }
 
+    /// Names the derivation that built the path with this hash, if the graph has it.
+    pub fn set_deriver(&mut self, hash: &str, deriver: &str) {
+        if let Some(node) = self.nodes.get_mut(hash) {
+            node.deriver = Some(deriver.to_string());
+        }
+    }
+
     pub fn get(&self, hash: &str) -> Option<&Node> {
         self.nodes.get(hash)
     }

@@ -206,8 +206,8 @@ fn source_name(source: SizeSource) -> &'static str {
     }
 }
 
-/// The closing lines: what was scanned and inspected, the closure with and without the
-/// failing references, and the verdict.
+/// The closing lines: the derivations that built the targets, what was scanned and
+/// inspected, the closure with and without the failing references, and the verdict.
 pub fn write_totals(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()> {
     let p = &Painter { color };
     let s = &report.summary;
@@ -215,6 +215,9 @@ pub fn write_totals(out: &mut dyn Write, report: &Report, color: bool) -> io::Re
         report.count(Severity::Error),
         report.count(Severity::Warning),
     );
+    for built in &report.target_derivers {
+        writeln!(out, "audited {} (deriver {})", built.target, built.deriver)?;
+    }
     writeln!(
         out,
         "scanned {} ({}); {} referenced",
