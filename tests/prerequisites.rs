@@ -247,10 +247,13 @@ fn owners(paths: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
     }
     let mut owners: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
-        // "pkg1, pkg2:amd64: /path"
+        // "pkg1, pkg2:amd64: /path"; "diversion by dash from: /bin/sh" names no owner.
         let Some((names, owned)) = line.rsplit_once(": ") else {
             continue;
         };
+        if names.starts_with("diversion by ") {
+            continue;
+        }
         for &path in of.get(owned).into_iter().flatten() {
             for name in names.split(", ") {
                 let name = name.split(':').next().unwrap_or(name);

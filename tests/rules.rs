@@ -189,7 +189,7 @@ fn one_path_in_three_kinds_of_file_gives_three_rules_everywhere() {
     fs::create_dir_all(dir.path().join("lib/pkgconfig")).unwrap();
     fs::write(
         dir.path().join("bin/demo"),
-        format!("#!/bin/sh\necho \"running from {store_path}\"\n"),
+        format!("# a shell script of the output\necho \"running from {store_path}\"\n"),
     )
     .unwrap();
     fs::write(
