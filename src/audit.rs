@@ -15,24 +15,25 @@ use crate::closure::nar_size::{self, nar_size};
 use crate::closure::{info_file, nix, ClosureGraph};
 use crate::config::CheckConfig;
 use crate::file_scan::{self, Outcome, Tools};
-use crate::findings::{
-    AuditError, Binary, Finding, Location, Reference, Report, Rule, Severity, Size, SizeSource,
-    Skipped, Summary, TargetDeriver, Unparseable, Verdict,
-};
 use crate::inputs::{self, Target};
 use crate::libraries::Signatures;
-use crate::limits::{Limit, Reached};
 use crate::linkage;
+use crate::model::RuleText;
+use crate::model::{
+    Anchor, AuditError, Binary, Finding, Kind, Location, Reference, Report, Severity, Size,
+    SizeSource, Skipped, Summary, TargetDeriver, Unparseable, Verdict,
+};
+use crate::model::{Limit, Reached};
 use crate::policy::Policy;
 use crate::progress::Progress;
-use crate::rules::{Catalogue, FileFacts, FileIndex, Place, RuleText};
-use crate::scan::{Anchor, Scanner};
+use crate::rules::{Catalogue, FileFacts, FileIndex, Place};
+use crate::scan::Scanner;
 use crate::store_path::StorePath;
 use crate::units::human_bytes;
 
 /// One referenced store path, gathered over all files.
 struct Gathered {
-    rule: Rule,
+    rule: Kind,
     hash: String,
     /// The name as the first hit spelled it (the graph's name wins when known).
     name: String,
@@ -83,7 +84,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     if graph.is_none() {
         let live: Vec<&str> = gathered
             .iter()
-            .filter(|g| g.rule != Rule::NukedReference)
+            .filter(|g| g.rule != Kind::NukedReference)
             .map(|g| g.hash.as_str())
             .collect();
         graph = closure_after_scan(store_dir, &scanner, disk.as_ref(), &target_paths, &live);
@@ -300,7 +301,7 @@ fn report(
             .len() as u64,
         closure_bytes: closure.0,
         closure_bytes_without_failing: closure.1,
-        unknown_size_references: crate::findings::unknown_size_paths(findings.iter()),
+        unknown_size_references: crate::model::unknown_size_paths(findings.iter()),
     };
     let mut report = Report {
         targets: targets.iter().map(|t| t.given.clone()).collect(),
@@ -326,14 +327,14 @@ fn report(
 
 /// Groups the hits of every file by referenced path.
 fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
-    let mut by_path: BTreeMap<(Rule, String), Gathered> = BTreeMap::new();
+    let mut by_path: BTreeMap<(Kind, String), Gathered> = BTreeMap::new();
     for outcome in outcomes {
         for (rule, key, hits, more) in outcome.found.iter() {
             for hit in hits {
                 let place = outcome.places.get(&hit.offset).cloned().unwrap_or_default();
                 // A path in the interpreter or search path is a fault of its own.
-                let rule = if place.dynamic.is_some() && rule == Rule::StoreReference {
-                    Rule::DynamicLinkage
+                let rule = if place.dynamic.is_some() && rule == Kind::StoreReference {
+                    Kind::DynamicLinkage
                 } else {
                     rule
                 };
@@ -347,16 +348,12 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                     path: targets[outcome.target].path_of(&outcome.rel),
                     target: targets[outcome.target].given.clone(),
                     file: outcome.rel.clone(),
-                    offset: (rule != Rule::StoreSymlink).then_some(hit.offset),
+                    offset: (rule != Kind::StoreSymlink).then_some(hit.offset),
                     line: hit.line,
-                    length: (rule != Rule::StoreSymlink).then_some(hit.len),
+                    length: (rule != Kind::StoreSymlink).then_some(hit.len),
                     subpath: hit.subpath.clone(),
                     excerpt: hit.excerpt.clone(),
-                    anchor: match hit.anchor {
-                        Anchor::StoreDir => "store-dir",
-                        Anchor::BareHash => "bare-hash",
-                        Anchor::KnownHash => "known-hash",
-                    },
+                    anchor: Some(hit.anchor),
                     section: place.section,
                     loaded: place.loaded,
                     symbol: place.symbol,
@@ -373,7 +370,7 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
         }
         for hit in &outcome.name_hits {
             let key = hit.reference_key();
-            let gathered = slot(&mut by_path, Rule::StoreReference, &key, outcome.target);
+            let gathered = slot(&mut by_path, Kind::StoreReference, &key, outcome.target);
             gathered.anchors.insert(hit.anchor);
             if gathered.name.is_empty() || hit.name < gathered.name {
                 gathered.name = hit.name.clone();
@@ -387,7 +384,7 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                 length: None,
                 subpath: hit.subpath.clone(),
                 excerpt: hit.excerpt.clone(),
-                anchor: "file-name",
+                anchor: Some(Anchor::FileName),
                 section: None,
                 loaded: None,
                 symbol: None,
@@ -400,8 +397,8 @@ fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
 
 /// The gathered entry of one (rule, path), created on first use.
 fn slot<'m>(
-    by_path: &'m mut BTreeMap<(Rule, String), Gathered>,
-    rule: Rule,
+    by_path: &'m mut BTreeMap<(Kind, String), Gathered>,
+    rule: Kind,
     key: &str,
     target: usize,
 ) -> &'m mut Gathered {
@@ -490,7 +487,7 @@ fn root_of(
         root.edges.extend(
             gathered
                 .iter()
-                .filter(|g| g.rule != Rule::NukedReference && g.targets.contains(&index))
+                .filter(|g| g.rule != Kind::NukedReference && g.targets.contains(&index))
                 .map(|g| g.hash.clone()),
         );
     }
@@ -512,7 +509,7 @@ fn findings_of(
 ) -> Vec<Finding> {
     let node = graph.and_then(|g| g.get(&gathered.hash));
     // A nuked hash names no path the graph could know: its own name is all there is.
-    let nuked = gathered.rule == Rule::NukedReference;
+    let nuked = gathered.rule == Kind::NukedReference;
     let name = match node {
         Some(node) if !nuked => node.path.name(),
         _ => gathered.name.as_str(),
@@ -541,16 +538,16 @@ fn findings_of(
     let mut severity = text.severity.severity();
     let mut fix = Some(text.fix_for(&reference.store_path));
     let mut message = match gathered.rule {
-        Rule::NukedReference => {
+        Kind::NukedReference => {
             format!("nuked reference to {name}: costs nothing, but names a path that will not exist")
         }
-        Rule::StoreSymlink => format!("symlink into the store: pulls in {name} and everything it references"),
-        Rule::DynamicLinkage => format!(
+        Kind::StoreSymlink => format!("symlink into the store: pulls in {name} and everything it references"),
+        Kind::DynamicLinkage => format!(
             "the dynamic loader is told to look in {name}: its closure ships, and the program fails where it is missing"
         ),
         _ => format!("references {name}: its whole closure ships with this output"),
     };
-    if gathered.rule == Rule::StoreReference && only_bare && !in_closure {
+    if gathered.rule == Kind::StoreReference && only_bare && !in_closure {
         if graph.is_some() {
             // Nix would not count a hash outside the closure: it cannot keep anything alive.
             severity = Severity::Warning;
@@ -670,7 +667,7 @@ fn judge(policy: &Policy, findings: &mut [Finding], self_hashes: &HashSet<&str>)
 }
 
 /// A finding about the whole audit, with no store path and no place.
-fn audit_finding(catalogue: &Catalogue, kind: Rule, message: String) -> Finding {
+fn audit_finding(catalogue: &Catalogue, kind: Kind, message: String) -> Finding {
     let text = catalogue.get(kind);
     Finding {
         rule: kind.id().to_string(),
@@ -699,7 +696,7 @@ fn over_budget(
         if closure > max {
             let mut finding = audit_finding(
                 catalogue,
-                Rule::OverBudget,
+                Kind::OverBudget,
                 format!(
                     "the closure is {}, over the budget of {}",
                     human_bytes(closure),
@@ -725,7 +722,7 @@ fn over_budget(
             if saved > max {
                 let mut over_one = audit_finding(
                     catalogue,
-                    Rule::OverBudget,
+                    Kind::OverBudget,
                     format!(
                         "{} costs {}, over the budget of {} per reference",
                         reference.name,
@@ -749,7 +746,7 @@ fn unused_allows(policy: &Policy, catalogue: &Catalogue) -> Vec<Finding> {
         .map(|entry| {
             let mut finding = audit_finding(
                 catalogue,
-                Rule::UnusedAllow,
+                Kind::UnusedAllow,
                 format!(
                     "allow {:?} ({}) accepted nothing; its reason: {}",
                     entry.pattern, entry.origin, entry.reason

@@ -12,42 +12,20 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::escape::escape_controls;
-use crate::findings::{Finding, Severity};
+use crate::model::{Applied, BaselineEntry, Finding, Severity};
 
 /// The schema id every baseline file starts with.
 pub const SCHEMA: &str = "stowaway.baseline/1";
-
-/// One recorded finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Entry {
-    pub rule: String,
-    /// The package a reference is about, or the library a linkage finding is about.
-    pub subject: String,
-    /// The output of the referenced path (`out`, `etc`…); empty for linkage findings.
-    pub output: String,
-    /// The file it sits in, relative to its target.
-    pub file: String,
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BaselineFile {
     schema: String,
-    entries: Vec<Entry>,
-}
-
-/// What applying a baseline did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Applied {
-    /// Findings the baseline accepted.
-    pub matched: u64,
-    /// Entries that no finding matched any more.
-    pub stale: Vec<Entry>,
+    entries: Vec<BaselineEntry>,
 }
 
 /// The entries a finding stands for: one per file it sits in.
-fn entries_of(finding: &Finding) -> BTreeSet<Entry> {
+fn entries_of(finding: &Finding) -> BTreeSet<BaselineEntry> {
     let (subject, output) = match &finding.reference {
         Some(r) => (r.package.clone(), r.output.clone()),
         None => (
@@ -62,7 +40,7 @@ fn entries_of(finding: &Finding) -> BTreeSet<Entry> {
     finding
         .locations
         .iter()
-        .map(|l| Entry {
+        .map(|l| BaselineEntry {
             rule: finding.rule.clone(),
             subject: subject.clone(),
             output: output.clone(),
@@ -73,7 +51,7 @@ fn entries_of(finding: &Finding) -> BTreeSet<Entry> {
 
 /// Writes the baseline of every finding that is not already `info`.
 pub fn write(file: &Path, findings: &[Finding]) -> Result<()> {
-    let entries: BTreeSet<Entry> = findings
+    let entries: BTreeSet<BaselineEntry> = findings
         .iter()
         .filter(|f| f.severity != Severity::Info)
         .flat_map(entries_of)
@@ -86,7 +64,7 @@ pub fn write(file: &Path, findings: &[Finding]) -> Result<()> {
 }
 
 /// Reads a baseline file.
-pub fn read(file: &Path) -> Result<Vec<Entry>> {
+pub fn read(file: &Path) -> Result<Vec<BaselineEntry>> {
     let name = crate::escape::escape_path(file);
     let text = std::fs::read(file).with_context(|| format!("baseline {name}"))?;
     parse(&name, &text)
@@ -95,7 +73,7 @@ pub fn read(file: &Path) -> Result<Vec<Entry>> {
 /// The entries of a baseline's bytes; `name` says where they came from in errors. A baseline
 /// is committed next to the code, so a pull request may change it: control characters in its
 /// strings are escaped (the entries stowaway writes have none, so they match as written).
-pub fn parse(name: &str, text: &[u8]) -> Result<Vec<Entry>> {
+pub fn parse(name: &str, text: &[u8]) -> Result<Vec<BaselineEntry>> {
     let parsed: BaselineFile = serde_json::from_slice(text)
         .map_err(|e| anyhow!("{e}"))
         .with_context(|| format!("baseline {name}"))?;
@@ -109,7 +87,7 @@ pub fn parse(name: &str, text: &[u8]) -> Result<Vec<Entry>> {
     Ok(parsed
         .entries
         .into_iter()
-        .map(|e| Entry {
+        .map(|e| BaselineEntry {
             rule: shown(e.rule),
             subject: shown(e.subject),
             output: shown(e.output),
@@ -120,9 +98,9 @@ pub fn parse(name: &str, text: &[u8]) -> Result<Vec<Entry>> {
 
 /// Lowers every finding whose entries are all in the baseline to `info`, and says which
 /// entries matched nothing.
-pub fn apply(entries: &[Entry], findings: &mut [Finding]) -> Applied {
-    let known: BTreeSet<&Entry> = entries.iter().collect();
-    let mut used: BTreeSet<Entry> = BTreeSet::new();
+pub fn apply(entries: &[BaselineEntry], findings: &mut [Finding]) -> Applied {
+    let known: BTreeSet<&BaselineEntry> = entries.iter().collect();
+    let mut used: BTreeSet<BaselineEntry> = BTreeSet::new();
     let mut matched = 0;
     for finding in findings.iter_mut().filter(|f| f.severity != Severity::Info) {
         let own = entries_of(finding);

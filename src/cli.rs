@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::limits::Limits;
+use crate::model::Limits;
 use crate::units::ByteSize;
 
 /// A closure auditor for static binaries: finds every Nix store path that a build output

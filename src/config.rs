@@ -31,11 +31,11 @@ pub struct CheckConfig {
     pub outputs: Vec<crate::cli::Output>,
     pub color: bool,
     pub threads: Option<usize>,
-    pub limits: crate::limits::Limits,
+    pub limits: crate::model::Limits,
     /// Every executable must be static (`not-static` otherwise).
     pub expect_static: bool,
     /// Findings accepted from an earlier run.
-    pub baseline: Option<Vec<crate::baseline::Entry>>,
+    pub baseline: Option<Vec<crate::model::BaselineEntry>>,
     /// Where to record this run's findings.
     pub write_baseline: Option<PathBuf>,
     /// The rules, built-in and from --rules, compiled.

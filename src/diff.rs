@@ -162,7 +162,7 @@ fn starts_like_json(path: &Path) -> bool {
 }
 
 /// A fresh audit as the diff reads it.
-pub fn side_of(report: &crate::findings::Report) -> Result<Side> {
+pub fn side_of(report: &crate::model::Report) -> Result<Side> {
     Ok(serde_json::from_value(crate::report::json::to_value(
         report,
     ))?)

@@ -20,12 +20,11 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::closure::nar_size::{entry_bytes, NarNode};
-use crate::findings::Rule;
 use crate::inputs::{self, io_message, Entry, EntryKind, Target};
-use crate::inspect::elf::ElfFacts;
 use crate::inspect::{sniff, Format, Parsed, Place, Prefixed};
-use crate::libraries::{Area, Found, Identity, Signatures};
-use crate::limits::{Limit, Limits};
+use crate::libraries::{Area, Found, Signatures};
+use crate::model::{ElfFacts, Identity, Kind};
+use crate::model::{Limit, Limits};
 use crate::progress::Progress;
 use crate::rules::StringSearch;
 use crate::scan::{Hit, ScanBuffer, ScanSink, Scanner};
@@ -41,14 +40,14 @@ const RANGE_LEN: u64 = 8 << 20;
 /// on locations per path and paths per file.
 #[derive(Debug, Default)]
 pub struct Recorder {
-    hits: BTreeMap<(Rule, String), (Vec<Hit>, u64)>,
+    hits: BTreeMap<(Kind, String), (Vec<Hit>, u64)>,
     /// More distinct paths were seen than `max_paths_per_file`.
     overflow: bool,
 }
 
 impl Recorder {
     /// Keeps a hit, or counts it past the limits.
-    fn record(&mut self, rule: Rule, hit: Hit, limits: &Limits) {
+    fn record(&mut self, rule: Kind, hit: Hit, limits: &Limits) {
         let key = (rule, hit.reference_key());
         self.add(key, std::iter::once(hit), 0, limits);
     }
@@ -63,7 +62,7 @@ impl Recorder {
 
     fn add(
         &mut self,
-        key: (Rule, String),
+        key: (Kind, String),
         hits: impl Iterator<Item = Hit>,
         more: u64,
         limits: &Limits,
@@ -103,7 +102,7 @@ impl Recorder {
 
     /// Each (rule, referenced path) with the hits kept, in offset order, and how many more
     /// there were.
-    pub fn iter(&self) -> impl Iterator<Item = (Rule, &str, &[Hit], u64)> {
+    pub fn iter(&self) -> impl Iterator<Item = (Kind, &str, &[Hit], u64)> {
         self.hits
             .iter()
             .map(|((rule, hash), (hits, more))| (*rule, hash.as_str(), hits.as_slice(), *more))
@@ -342,7 +341,7 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
                     let excerpt = format!("{} -> {}", outcome.rel, hit.excerpt);
                     outcome
                         .found
-                        .record(Rule::StoreSymlink, Hit { excerpt, ..hit }, &tools.limits);
+                        .record(Kind::StoreSymlink, Hit { excerpt, ..hit }, &tools.limits);
                 }
             }
         }
@@ -436,11 +435,11 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
 }
 
 /// The rule of a hit in file contents.
-fn content_rule(hit: &Hit) -> Rule {
+fn content_rule(hit: &Hit) -> Kind {
     if is_nuked_hash(hit.hash.as_bytes()) {
-        Rule::NukedReference
+        Kind::NukedReference
     } else {
-        Rule::StoreReference
+        Kind::StoreReference
     }
 }
 

@@ -14,11 +14,12 @@ pub mod config;
 pub mod diff;
 pub mod escape;
 pub mod file_scan;
-pub mod findings;
+
 pub mod inputs;
 pub mod inspect;
 pub mod libraries;
-pub mod limits;
+pub mod model;
+
 pub mod linkage;
 pub mod nix_builder;
 pub mod outcome;

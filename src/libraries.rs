@@ -11,7 +11,9 @@ use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use crate::model::Identity;
 
 /// The built-in signatures.
 const BUILTIN: &str = include_str!("../rules/libraries.toml");
@@ -60,17 +62,6 @@ enum Kind {
     String,
     /// Text anywhere.
     Substring,
-}
-
-/// A library found in one file, with the evidence.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Identity {
-    pub library: String,
-    pub flavour: String,
-    /// Defined symbols that showed it.
-    pub symbols: Vec<String>,
-    /// Strings that showed it.
-    pub strings: Vec<String>,
 }
 
 /// The patterns a file's bytes matched (indices into the automaton's patterns).

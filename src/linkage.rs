@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use crate::file_scan::{self, Outcome, Tools};
-use crate::findings::{Evidence, Finding, Location, Rule};
 use crate::inputs::Target;
+use crate::model::{Evidence, Finding, Kind, Linkage, Location};
 use crate::rules::Catalogue;
 use crate::scan::ScanBuffer;
 
@@ -28,7 +28,7 @@ enum Object {
 }
 
 /// What the linkage analysis found.
-pub struct Linkage {
+pub struct Analysis {
     pub findings: Vec<Finding>,
     /// The executables (as the report names them) whose process image had more objects
     /// than `max_image_objects`: the rest were not followed.
@@ -42,7 +42,7 @@ pub fn analyse(
     targets: &[Target],
     outcomes: &[Outcome],
     expect_static: bool,
-) -> Linkage {
+) -> Analysis {
     let mut resolver = Resolver::new(tools, outcomes);
     let executables: Vec<usize> = (0..outcomes.len())
         .filter(|&i| {
@@ -69,12 +69,12 @@ pub fn analyse(
         }
         findings.extend(duplicates(catalogue, tools, &copies, &location));
     }
-    Linkage { findings, cut }
+    Analysis { findings, cut }
 }
 
 fn not_static(
     catalogue: &Catalogue,
-    facts: &crate::inspect::elf::ElfFacts,
+    facts: &crate::model::ElfFacts,
     location: Location,
 ) -> Finding {
     let mut reasons = Vec::new();
@@ -84,10 +84,10 @@ fn not_static(
     if !facts.needed.is_empty() {
         reasons.push(format!("needs {}", facts.needed.join(", ")));
     }
-    let text = catalogue.get(Rule::NotStatic);
+    let text = catalogue.get(Kind::NotStatic);
     Finding {
-        rule: Rule::NotStatic.id().to_string(),
-        kind: Rule::NotStatic,
+        rule: Kind::NotStatic.id().to_string(),
+        kind: Kind::NotStatic,
         severity: text.severity.severity(),
         message: format!("{} is not static: {}", location.file, reasons.join("; ")),
         fix: Some(text.fix_for("")),
@@ -119,15 +119,18 @@ fn duplicates(
             continue;
         }
         let flavours: BTreeSet<&str> = copies.iter().map(|c| c.flavour.as_str()).collect();
-        let statics = copies.iter().filter(|c| c.linkage == "static").count();
+        let statics = copies
+            .iter()
+            .filter(|c| c.linkage == Linkage::Static)
+            .count();
         let mixed = flavours.len() == 1 && statics > 0 && statics < copies.len();
         let (rule, what) = if mixed {
             (
-                Rule::MixedLinkage,
+                Kind::MixedLinkage,
                 "linked statically and also loaded dynamically",
             )
         } else {
-            (Rule::DuplicateLibrary, "in the process twice")
+            (Kind::DuplicateLibrary, "in the process twice")
         };
         findings.push(Finding {
             rule: rule.id().to_string(),
@@ -159,16 +162,16 @@ fn duplicates(
         .collect();
     if allocators.len() >= 2 {
         findings.push(Finding {
-            rule: Rule::DuplicateAllocator.id().to_string(),
-            kind: Rule::DuplicateAllocator,
-            severity: catalogue.get(Rule::DuplicateAllocator).severity.severity(),
+            rule: Kind::DuplicateAllocator.id().to_string(),
+            kind: Kind::DuplicateAllocator,
+            severity: catalogue.get(Kind::DuplicateAllocator).severity.severity(),
             message: format!(
                 "{} has {} allocators: {}",
                 location.file,
                 allocators.len(),
                 allocators.join(", ")
             ),
-            fix: Some(catalogue.get(Rule::DuplicateAllocator).fix_for("")),
+            fix: Some(catalogue.get(Kind::DuplicateAllocator).fix_for("")),
             reference: None,
             locations: vec![location.clone()],
             more_locations: 0,
@@ -336,7 +339,11 @@ impl<'a> Resolver<'a> {
                 copies.insert(Evidence {
                     library: identity.library,
                     flavour: identity.flavour,
-                    linkage: if itself { "shared" } else { "static" },
+                    linkage: if itself {
+                        Linkage::Shared
+                    } else {
+                        Linkage::Static
+                    },
                     object: shown.clone(),
                     needed_via: needed_via.clone(),
                     symbols: identity.symbols,
@@ -347,7 +354,7 @@ impl<'a> Resolver<'a> {
                 copies.insert(Evidence {
                     library: library.id.clone(),
                     flavour: flavour.id.clone(),
-                    linkage: "shared",
+                    linkage: Linkage::Shared,
                     object: shown.clone(),
                     needed_via: needed_via.clone(),
                     symbols: Vec::new(),

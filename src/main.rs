@@ -10,7 +10,7 @@ use std::path::Path;
 
 use stowaway::cli::{CheckArgs, Cli, Command, Format};
 use stowaway::config::{use_color, CheckConfig};
-use stowaway::findings::Report;
+use stowaway::model::Report;
 use stowaway::policy::Policy;
 use stowaway::progress::Progress;
 use stowaway::rules::Catalogue;

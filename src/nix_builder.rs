@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::closure::ClosureGraph;
 use crate::escape::{escape_bytes, escape_path};
-use crate::findings::Report;
+use crate::model::Report;
 use crate::report;
 use crate::store_path::StorePath;
 

@@ -30,8 +30,9 @@ use serde::Deserialize;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use crate::findings::Severity;
-use crate::rules::{Catalogue, Level};
+use crate::model::Level;
+use crate::model::Severity;
+use crate::rules::Catalogue;
 use crate::toml_file::{self, TomlFile};
 use crate::units::parse_size;
 

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use crate::findings::{Location, Reference, Rule, Severity};
+use crate::model::{Anchor, Kind, Level, Location, Reference, RuleText};
 use crate::toml_file::{self, TomlFile};
 
 /// The texts of the kinds of finding.
@@ -43,34 +43,6 @@ const PACKS: [(&str, &str); 5] = [
     ("rules/text.toml", include_str!("../rules/text.toml")),
     ("rules/debug.toml", include_str!("../rules/debug.toml")),
 ];
-
-/// The severity a rule has unless something (an allow, a self-reference) lowers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Fails the audit.
-    Deny,
-    Warn,
-    Info,
-}
-
-impl Level {
-    pub fn severity(self) -> Severity {
-        match self {
-            Level::Deny => Severity::Error,
-            Level::Warn => Severity::Warning,
-            Level::Info => Severity::Info,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Deny => "deny",
-            Level::Warn => "warn",
-            Level::Info => "info",
-        }
-    }
-}
 
 /// When a pack rule applies. Globs match the whole text; every list that is given must match.
 /// (Unknown keys are problems of the file: see [`crate::toml_file`].)
@@ -154,24 +126,37 @@ impl StringSearch {
 /// Files by (target as given, file relative to it).
 pub type FileIndex = std::collections::HashMap<(String, String), FileFacts>;
 
-/// What a rule means and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RuleText {
-    /// Kebab-case: lowercase letters and digits in words joined by `-`.
-    pub id: String,
-    pub severity: Level,
-    pub title: String,
-    pub explanation: String,
-    /// `{path}` stands for the store path a finding is about.
-    pub fix: String,
+/// A `[[rule]]` table as written: the rule's text, and for a pack rule its conditions.
+#[derive(Debug, Deserialize)]
+struct WrittenRule {
+    id: String,
+    severity: Level,
+    title: String,
+    explanation: String,
+    fix: String,
     #[serde(default)]
-    pub links: Vec<String>,
-    /// For a pack rule: the kind of finding it refines.
-    pub refines: Option<String>,
+    links: Vec<String>,
+    refines: Option<String>,
     /// `[rule.match]`, or several `[[rule.match]]` tables: alternatives, any of which may
     /// hold.
     #[serde(rename = "match")]
-    pub conditions: Option<Alternatives>,
+    conditions: Option<Alternatives>,
+}
+
+impl WrittenRule {
+    /// The rule's text and its conditions, apart.
+    fn split(self) -> (RuleText, Option<Alternatives>) {
+        let text = RuleText {
+            id: self.id,
+            severity: self.severity,
+            title: self.title,
+            explanation: self.explanation,
+            fix: self.fix,
+            links: self.links,
+            refines: self.refines,
+        };
+        (text, self.conditions)
+    }
 }
 
 /// The `match` of a pack rule: one table of conditions, or an array of alternatives.
@@ -210,17 +195,10 @@ impl<'de> Deserialize<'de> for Alternatives {
     }
 }
 
-impl RuleText {
-    /// The fix hint for a finding about `path` (a store path, or empty).
-    pub fn fix_for(&self, path: &str) -> String {
-        self.fix.replace("{path}", path)
-    }
-}
-
 /// The compiled conditions of one pack rule.
 #[derive(Debug, Clone)]
 struct Matcher {
-    kind: Rule,
+    kind: Kind,
     package: Option<GlobSet>,
     name: Option<GlobSet>,
     output: Option<GlobSet>,
@@ -243,7 +221,7 @@ struct Matcher {
 /// places of a path in one file, so that a store path named in a script, a `.la` and a `.pc`
 /// file is reported under three rules (issue 11).
 pub struct Place<'a> {
-    pub kind: Rule,
+    pub kind: Kind,
     pub reference: Option<&'a Reference>,
     pub location: &'a Location,
     /// No place of the reference, in any file, is loaded: what `loaded = false` asks, since
@@ -276,7 +254,7 @@ impl Matcher {
             && on(&self.file, Some(&l.file))
             && on(&self.section, l.section.as_deref())
             && on(&self.symbol, l.symbol.as_deref())
-            && on(&self.anchor, Some(l.anchor))
+            && on(&self.anchor, Some(l.anchor.map_or("", Anchor::id)))
             && on(&self.excerpt, Some(&l.excerpt))
             && on(&self.file_kind, facts.map(|f| f.kind))
             && self.library.as_ref().is_none_or(|set| {
@@ -290,7 +268,7 @@ impl Matcher {
 /// Every rule's text and every pack rule's conditions.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
-    /// The kinds' texts, in the order of [`Rule::ALL`].
+    /// The kinds' texts, in the order of [`Kind::ALL`].
     kinds: Vec<RuleText>,
     /// Pack rules with their alternatives' conditions, in the order they were loaded.
     packs: Vec<(RuleText, Vec<Matcher>)>,
@@ -336,8 +314,8 @@ impl Catalogue {
     }
 
     /// The text of a kind of finding.
-    pub fn get(&self, rule: Rule) -> &RuleText {
-        let index = Rule::ALL
+    pub fn get(&self, rule: Kind) -> &RuleText {
+        let index = Kind::ALL
             .iter()
             .position(|&r| r == rule)
             .unwrap_or_default();
@@ -444,12 +422,13 @@ impl Reader {
             Some(id) => self.check_id(file, id, id_span.clone()),
             None => None,
         };
-        let Some(rule) = file.read::<RuleText>(item) else {
+        let Some((rule, conditions)) = file.read::<WrittenRule>(item).map(WrittenRule::split)
+        else {
             return;
         };
         let place = file.position(id_span.start);
-        match (&rule.refines, &rule.conditions) {
-            (None, None) if Rule::from_id(&rule.id).is_some() => {
+        match (&rule.refines, &conditions) {
+            (None, None) if Kind::from_id(&rule.id).is_some() => {
                 if first.is_none() {
                     self.rules.push((rule, None));
                 }
@@ -527,7 +506,7 @@ impl Reader {
 
     fn finish(mut self) -> Result<Catalogue, Vec<String>> {
         let mut kinds = Vec::new();
-        for kind in Rule::ALL {
+        for kind in Kind::ALL {
             match self
                 .rules
                 .iter()
@@ -617,7 +596,7 @@ fn compile(
             registry.len() - 1
         }));
     }
-    let kind = Rule::from_id(refines);
+    let kind = Kind::from_id(refines);
     if kind.is_none() {
         errors.push(("refines", format!("refines unknown kind {refines:?}")));
     }
@@ -637,7 +616,7 @@ fn compile(
         builder.build().ok()
     };
     let matcher = Matcher {
-        kind: kind.unwrap_or(Rule::StoreReference),
+        kind: kind.unwrap_or(Kind::StoreReference),
         package: set("package", &c.package),
         name: set("name", &c.name),
         output: set("output", &c.output),
@@ -692,7 +671,11 @@ fn never_matches(c: &Conditions) -> impl Iterator<Item = String> + '_ {
     let anchors = c
         .anchor
         .iter()
-        .filter(|a| !["store-dir", "bare-hash", "known-hash", "file-name"].iter().any(|k| Glob::new(a).is_ok_and(|g| g.compile_matcher().is_match(k))))
+        .filter(|a| {
+            !Anchor::ALL
+                .iter()
+                .any(|k| Glob::new(a).is_ok_and(|g| g.compile_matcher().is_match(k.id())))
+        })
         .map(|a| format!("anchor {a:?} can never match: anchors are store-dir, bare-hash, known-hash, file-name"));
     sections.chain(anchors)
 }
@@ -712,10 +695,10 @@ mod tests {
     fn the_built_in_rules_load_without_warnings() {
         let catalogue = Catalogue::load(None, None).expect("built-in rules");
         assert!(catalogue.warnings.is_empty(), "{:?}", catalogue.warnings);
-        for rule in Rule::ALL {
+        for &rule in Kind::ALL {
             assert_eq!(catalogue.get(rule).id, rule.id());
         }
-        assert!(catalogue.all().count() > Rule::ALL.len());
+        assert!(catalogue.all().count() > Kind::ALL.len());
     }
 
     #[test]
@@ -825,7 +808,7 @@ file = ["*.x"]
     fn fixes_name_the_path() {
         let catalogue = Catalogue::load(None, None).expect("built-in rules");
         let fix = catalogue
-            .get(Rule::StoreReference)
+            .get(Kind::StoreReference)
             .fix_for("/nix/store/x-foo");
         assert!(
             fix.contains("remove-references-to -t /nix/store/x-foo"),

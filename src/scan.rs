@@ -27,6 +27,7 @@ use std::io::{self, Read};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 
+use crate::model::Anchor;
 use crate::store_path::{is_name_char, is_nix_base32, HASH_LEN, MAX_NAME_LEN, NIX_BASE32};
 
 /// The longest subpath recorded after a store path name (`/share/x86_64-linux-ghc-…/…`).
@@ -43,17 +44,6 @@ const HEAD: usize = MAX_STORE_DIR_LEN + 1 + EXCERPT_CONTEXT;
 const CARRY: usize = (HEAD + RESERVE).div_ceil(64) * 64;
 /// The default read size: large enough to amortise syscalls, small enough to stay in L2.
 pub const DEFAULT_CHUNK: usize = 1 << 20;
-
-/// How a hit was recognised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Anchor {
-    /// `<store-dir>/<hash>-<name>`.
-    StoreDir,
-    /// `<hash>-<name>` with no store dir before it: a probable reference.
-    BareHash,
-    /// One of the candidate hashes (the known closure), anywhere, as Nix's scanner finds it.
-    KnownHash,
-}
 
 /// One store reference found in a byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]

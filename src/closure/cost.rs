@@ -241,7 +241,7 @@ pub fn path_closure_bytes(graph: &ClosureGraph, hash: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::closure::Node;
-    use crate::findings::SizeSource;
+    use crate::model::SizeSource;
     use crate::store_path::StorePath;
 
     fn hash(c: char) -> String {

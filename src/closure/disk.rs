@@ -14,8 +14,8 @@ use rayon::prelude::*;
 
 use super::nar_size::nar_size;
 use super::{ClosureGraph, Node};
-use crate::findings::SizeSource;
 use crate::inputs::open_regular;
+use crate::model::SizeSource;
 use crate::scan::{ScanBuffer, Scanner};
 use crate::store_path::StorePath;
 

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::{ClosureGraph, Node};
 use crate::escape::{escape_bytes, escape_path};
-use crate::findings::SizeSource;
+use crate::model::SizeSource;
 use crate::store_path::StorePath;
 
 /// Loads a closure-info file.

@@ -14,7 +14,7 @@ pub mod nix;
 
 use std::collections::HashMap;
 
-use crate::findings::SizeSource;
+use crate::model::SizeSource;
 use crate::store_path::StorePath;
 
 /// One store path of the closure.

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::{info_file, ClosureGraph};
-use crate::findings::SizeSource;
+use crate::model::SizeSource;
 
 /// The closure of `paths` (store paths that exist) according to the Nix database.
 pub fn path_info(paths: &[String], store_dir: &str) -> Result<ClosureGraph> {

@@ -18,67 +18,15 @@ use goblin::elf::section_header::{
 };
 use goblin::elf::sym::{Sym, Symtab};
 use goblin::elf::{Elf, ProgramHeader, SectionHeader};
-use serde::Serialize;
 
 use super::demangle::demangle;
 use super::{Place, ReadAt};
 use crate::escape::escape_bytes;
 use crate::libraries::Area;
+use crate::model::{ElfFacts, ElfType};
 
 /// The largest table (symbols, their names, section headers) read from one file.
 pub const MAX_TABLE_BYTES: u64 = 256 << 20;
-
-/// What kind of object a file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ElfType {
-    /// A static executable (`ET_EXEC` without interpreter).
-    StaticExecutable,
-    /// A static position-independent executable (`ET_DYN`, no interpreter, `DF_1_PIE`).
-    StaticPie,
-    /// An executable loaded by an interpreter.
-    DynamicExecutable,
-    SharedObject,
-    /// A `.o` file.
-    Relocatable,
-    Other,
-}
-
-impl ElfType {
-    /// The kebab-case name reports and rules use.
-    pub fn name(self) -> &'static str {
-        match self {
-            ElfType::StaticExecutable => "static-executable",
-            ElfType::StaticPie => "static-pie",
-            ElfType::DynamicExecutable => "dynamic-executable",
-            ElfType::SharedObject => "shared-object",
-            ElfType::Relocatable => "relocatable",
-            ElfType::Other => "other-elf",
-        }
-    }
-
-    /// Whether the file is a program that runs as a process of its own.
-    pub fn is_executable(self) -> bool {
-        matches!(
-            self,
-            ElfType::StaticExecutable | ElfType::StaticPie | ElfType::DynamicExecutable
-        )
-    }
-}
-
-/// The linkage facts of one ELF file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ElfFacts {
-    #[serde(rename = "type")]
-    pub kind: ElfType,
-    pub interpreter: Option<String>,
-    pub needed: Vec<String>,
-    pub soname: Option<String>,
-    pub rpath: Vec<String>,
-    pub runpath: Vec<String>,
-    /// No `.symtab`: only dynamic symbols (if any) are left.
-    pub stripped: bool,
-}
 
 /// One section, as the placing of offsets needs it.
 #[derive(Debug, Clone)]

@@ -16,8 +16,9 @@ use std::os::unix::fs::FileExt;
 
 use serde::Serialize;
 
-use self::elf::{ElfFacts, ElfFile, Span};
+use self::elf::{ElfFile, Span};
 use crate::libraries::Area;
+use crate::model::ElfFacts;
 
 /// Bytes read by position: a file (with `pread`), or a buffer (tests and fuzzing).
 pub trait ReadAt {

@@ -2,7 +2,8 @@
 
 use std::io::{self, Write};
 
-use crate::rules::{Catalogue, RuleText};
+use crate::model::RuleText;
+use crate::rules::Catalogue;
 
 /// One line per rule: id, default severity, title, and the kind a pack rule refines.
 pub fn write_list(out: &mut dyn Write, catalogue: &Catalogue) -> io::Result<()> {

@@ -9,7 +9,7 @@
 
 use std::io::{self, Write};
 
-use crate::findings::{Finding, Report, Severity};
+use crate::model::{Finding, Report, Severity};
 use crate::report::human::write_totals;
 use crate::report::subject;
 

@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use crate::findings::{Evidence, Finding, Report, Severity, SizeSource, Verdict};
+use crate::model::{Anchor, Evidence, Finding, Report, Severity, SizeSource, Verdict};
 use crate::units::{human_bytes, plural};
 
 pub(super) const RED: &str = "\x1b[31m";
@@ -140,7 +140,7 @@ fn write_finding(
         };
         let mut place = match location.offset {
             Some(offset) => format!("{file}+{offset:#x}"),
-            None if location.anchor == "file-name" => format!("{file} (its name)"),
+            None if location.anchor == Some(Anchor::FileName) => format!("{file} (its name)"),
             None => format!("{file} (symlink)"),
         };
         let mut inside = Vec::new();
@@ -180,7 +180,7 @@ fn write_finding(
 
 /// One copy of a library: "static, tikv flavour, in bin/app: _rjem_malloc, _RJEM_MALLOC_CONF".
 fn describe_copy(copy: &Evidence) -> String {
-    let mut text = format!("{} {} ({})", copy.linkage, copy.library, copy.flavour);
+    let mut text = format!("{} {} ({})", copy.linkage.id(), copy.library, copy.flavour);
     text.push_str(&format!(" in {}", copy.object));
     if !copy.needed_via.is_empty() {
         text.push_str(&format!(", needed by {}", copy.needed_via.join(" → ")));

@@ -1,6 +1,6 @@
 //! The JSON report, `stowaway.report/1`.
 //!
-//! The wire format is the serde form of [`crate::findings::Report`] with a schema id and the
+//! The wire format is the serde form of [`crate::model::Report`] with a schema id and the
 //! tool's name and version in front. The README documents every field; later versions add
 //! fields and never rename or remove one. Strings that come from files (file names, excerpts)
 //! are escaped as described in [`crate::escape`], so the JSON is valid for any input.
@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::findings::Report;
+use crate::model::Report;
 
 /// The schema id every JSON report starts with.
 pub const SCHEMA: &str = "stowaway.report/1";

@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use crate::findings::{Finding, Report, Severity, Verdict};
+use crate::model::{Finding, Report, Severity, Verdict};
 use crate::report::{closure_sentence, subject};
 use crate::units::{human_bytes, plural};
 

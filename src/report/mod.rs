@@ -14,7 +14,7 @@ pub mod sarif;
 use std::io::{self, Write};
 
 use crate::cli::Format;
-use crate::findings::{Finding, Report, SizeSource};
+use crate::model::{Finding, Report, SizeSource};
 use crate::rules::Catalogue;
 
 /// What a finding is about, in a few words: the package it references with its version,
@@ -77,7 +77,7 @@ pub fn closure_sentence(report: &Report) -> String {
         crate::units::human_bytes(whole),
         unknown(s.unknown_size_references)
     );
-    let failing_unknown = crate::findings::unknown_size_paths(report.failing());
+    let failing_unknown = crate::model::unknown_size_paths(report.failing());
     if let (Some(without), true) = (
         s.closure_bytes_without_failing,
         report.failing().next().is_some(),

@@ -16,8 +16,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::escape::unescape;
-use crate::findings::{Finding, Location, Report, Severity};
-use crate::rules::{Catalogue, RuleText};
+use crate::model::RuleText;
+use crate::model::{Finding, Location, Report, Severity};
+use crate::rules::Catalogue;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

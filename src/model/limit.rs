@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::finding::named;
 use crate::units::{counted, human_bytes, ByteSize};
 
 /// The limits in force.
@@ -39,29 +40,18 @@ impl Default for Limits {
     }
 }
 
-/// One of the [`Limits`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Limit {
-    MaxDepth,
-    MaxPathsPerFile,
-    MaxElfSize,
-    MaxLocations,
-    MaxImageObjects,
+named! {
+    /// One of the [`Limits`]; its id is also its flag without the dashes.
+    pub enum Limit {
+        MaxDepth = "max-depth",
+        MaxPathsPerFile = "max-paths-per-file",
+        MaxElfSize = "max-elf-size",
+        MaxLocations = "max-locations",
+        MaxImageObjects = "max-image-objects",
+    }
 }
 
 impl Limit {
-    /// Its name, which is also its flag without the dashes.
-    pub fn name(self) -> &'static str {
-        match self {
-            Limit::MaxDepth => "max-depth",
-            Limit::MaxPathsPerFile => "max-paths-per-file",
-            Limit::MaxElfSize => "max-elf-size",
-            Limit::MaxLocations => "max-locations",
-            Limit::MaxImageObjects => "max-image-objects",
-        }
-    }
-
     /// Whether reaching it may hide a finding, so that the audit is incomplete.
     pub fn may_hide_findings(self) -> bool {
         self != Limit::MaxLocations
@@ -142,7 +132,7 @@ impl Reached {
                 let value = limit.value(limits);
                 Reached {
                     limit,
-                    flag: format!("--{}", limit.name()),
+                    flag: format!("--{}", limit.id()),
                     value,
                     hits,
                     paths,
