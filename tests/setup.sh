@@ -27,6 +27,14 @@ apt-get install -y --no-upgrade gcc libc6-dev binutils openssl libssl3 libssl-de
     libproc2-0 libunistring2 libc-bin
 # tests/ci.rs validates the GitHub and GitLab jobs against their schemas (vendored: offline).
 pip install check-jsonschema==0.39.0
+# fixtures/nix/openssl-twice.nix#openssl-two-builds unpacks the OpenSSL 1.1.1w libraries that
+# the psycopg2-binary 2.9.9 wheel bundles (bookworm has no OpenSSL 1.1): the wheel is only
+# downloaded, never installed, and checked against the sha256 the fixture was made with.
+wheel=psycopg2_binary-2.9.9-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+pip download --no-deps --only-binary :all: --platform manylinux2014_x86_64 \
+    --python-version 3.11 -d tests/cache/pypi psycopg2-binary==2.9.9
+echo "977646e05232579d2e7b9c59e21dbe5261f403a88417f6a6512e70d3f8a046be  tests/cache/pypi/$wheel" |
+    sha256sum -c -
 # The reference tools tests/formats.rs compares with: Microsoft's SARIF Multitool and GitHub's
 # @actions/core (node and npm come with the machine).
 npm ci --prefix tests/validators --no-audit --no-fund
