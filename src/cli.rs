@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::model::Limits;
+use crate::report::{DiffFormat, Format};
 use crate::units::ByteSize;
 
 /// A closure auditor for static binaries: finds every Nix store path that a build output
@@ -54,8 +55,8 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
 
     /// Report format (on stdout).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
 
     /// Also write the report as FORMAT to FILE (repeatable): several reports from one audit,
     /// e.g. `--output sarif=stowaway.sarif --output markdown=summary.md`.
@@ -95,8 +96,8 @@ pub struct DiffArgs {
     pub new: PathBuf,
 
     /// Report format.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
-    pub format: DiffFormat,
+    #[arg(long, value_enum, default_value_t = DiffFormatArg::Human)]
+    pub format: DiffFormatArg,
 
     #[command(flatten)]
     pub audit: AuditArgs,
@@ -183,8 +184,9 @@ impl LimitArgs {
     }
 }
 
+/// `--format`, as clap reads it (the report's own [`Format`] is what the rest uses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum FormatArg {
     /// Grouped by referenced path, largest saving first.
     Human,
     /// The `stowaway.report/1` contract (see README).
@@ -197,16 +199,15 @@ pub enum Format {
     Markdown,
 }
 
-impl Format {
-    /// Whether it places results by line, which costs counting the newlines of every file.
-    pub fn wants_lines(self) -> bool {
-        self.is_for_ci()
-    }
-
-    /// Whether it is made for CI (code scanning, annotations, job summaries) rather than for
-    /// a person at a terminal: no progress display goes with it.
-    pub fn is_for_ci(self) -> bool {
-        matches!(self, Format::Sarif | Format::Github | Format::Markdown)
+impl From<FormatArg> for Format {
+    fn from(format: FormatArg) -> Format {
+        match format {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+            FormatArg::Markdown => Format::Markdown,
+        }
     }
 }
 
@@ -225,22 +226,32 @@ impl std::str::FromStr for Output {
             .split_once('=')
             .filter(|(_, file)| !file.is_empty())
             .ok_or_else(|| format!("{text:?} is not FORMAT=FILE (e.g. sarif=stowaway.sarif)"))?;
-        let format = Format::from_str(format, true).map_err(|_| {
+        let format = FormatArg::from_str(format, true).map_err(|_| {
             format!("unknown format {format:?} (human, json, sarif, github or markdown)")
         })?;
         Ok(Output {
-            format,
+            format: format.into(),
             file: PathBuf::from(file),
         })
     }
 }
 
+/// `diff --format`, as clap reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
+pub enum DiffFormatArg {
     /// Closure before and after, then the findings added, removed and changed.
     Human,
     /// The `stowaway.diff/1` contract (see README).
     Json,
+}
+
+impl From<DiffFormatArg> for DiffFormat {
+    fn from(format: DiffFormatArg) -> DiffFormat {
+        match format {
+            DiffFormatArg::Human => DiffFormat::Human,
+            DiffFormatArg::Json => DiffFormat::Json,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::cli::{AuditArgs, CheckArgs, ColorChoice, Format};
-use crate::policy::Policy;
+use crate::checks::policy::Policy;
+use crate::cli::{AuditArgs, CheckArgs, ColorChoice, Output};
+use crate::report::Format;
 use crate::rules::Catalogue;
 use crate::scan::MAX_STORE_DIR_LEN;
 use crate::toml_file::problems_error;
@@ -25,10 +26,10 @@ pub struct CheckConfig {
     pub store_dir: String,
     pub closure_info: Option<PathBuf>,
     /// What is accepted and refused: stowaway.toml (or --config) and --allow.
-    pub policy: crate::policy::Policy,
+    pub policy: crate::checks::policy::Policy,
     pub format: Format,
     /// Further reports, each to its file (`--output`).
-    pub outputs: Vec<crate::cli::Output>,
+    pub outputs: Vec<Output>,
     pub color: bool,
     pub threads: Option<usize>,
     pub limits: crate::model::Limits,
@@ -127,7 +128,7 @@ impl CheckConfig {
             store_dir,
             closure_info,
             nix_build,
-            format: args.format,
+            format: args.format.into(),
             outputs: args.output,
             color,
             threads: args.audit.threads,
@@ -136,7 +137,7 @@ impl CheckConfig {
             baseline: args
                 .baseline
                 .as_deref()
-                .map(crate::baseline::read)
+                .map(crate::checks::baseline::read)
                 .transpose()?,
             write_baseline: args.write_baseline,
             policy,

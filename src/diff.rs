@@ -2,8 +2,8 @@
 //! removed and changed, the closure before and after, and which finding explains the growth.
 //!
 //! Each side is a saved JSON report (`stowaway.report/1`) or a path, audited on the spot with
-//! the same flags; both are read through the JSON contract, so a report saved by an earlier
-//! run and a fresh audit compare alike. A finding is identified across builds by what survives
+//! the same flags: a saved report is read through the JSON contract, a fresh audit from the
+//! model, into the same [`Side`], so they compare alike. A finding is identified across builds by what survives
 //! a rebuild (as in [`crate::baseline`]): its rule, the package (or library, or file) it is
 //! about and the output, never the hash or the version, which change with every build.
 
@@ -11,133 +11,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 
-use crate::report::json::SCHEMA as REPORT_SCHEMA;
-
-/// The schema id of the JSON diff.
-pub const SCHEMA: &str = "stowaway.diff/1";
-
-/// What the diff reads of a report: the fields of `stowaway.report/1` it needs.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Side {
-    pub targets: Vec<String>,
-    pub verdict: String,
-    pub complete: bool,
-    pub findings: Vec<SideFinding>,
-    pub summary: SideSummary,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct SideSummary {
-    pub references: u64,
-    pub closure_bytes: Option<u64>,
-}
-
-/// A finding as the diff shows it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct SideFinding {
-    pub rule: String,
-    pub severity: String,
-    pub message: String,
-    pub reference: Option<SideReference>,
-    #[serde(default)]
-    pub locations: Vec<SideLocation>,
-    pub size: Option<SideSize>,
-    #[serde(default)]
-    pub evidence: Vec<SideEvidence>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct SideReference {
-    pub store_path: String,
-    pub package: String,
-    pub version: Option<String>,
-    pub output: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct SideLocation {
-    pub file: String,
-    pub offset: Option<u64>,
-    pub section: Option<String>,
-    pub symbol: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
-pub struct SideSize {
-    pub closure_bytes: Option<u64>,
-    pub exclusive_bytes: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct SideEvidence {
-    pub library: String,
-}
-
-impl SideFinding {
-    /// What identifies it across builds: rule, subject, output.
-    fn key(&self) -> (String, String, String) {
-        let (subject, output) = match &self.reference {
-            Some(r) => (r.package.clone(), r.output.clone()),
-            None => (
-                self.evidence
-                    .first()
-                    .map(|e| e.library.clone())
-                    .or_else(|| self.locations.first().map(|l| l.file.clone()))
-                    .unwrap_or_default(),
-                String::new(),
-            ),
-        };
-        (self.rule.clone(), subject, output)
-    }
-
-    /// What removing it would save, 0 when unknown.
-    pub fn saves(&self) -> u64 {
-        self.size.and_then(|s| s.exclusive_bytes).unwrap_or(0)
-    }
-
-    pub fn fails(&self) -> bool {
-        self.severity == "error"
-    }
-}
-
-/// A finding found on both sides.
-#[derive(Debug, Clone, Serialize)]
-pub struct Changed {
-    pub old: SideFinding,
-    pub new: SideFinding,
-}
-
-/// The whole comparison.
-#[derive(Debug, Clone, Serialize)]
-pub struct Diff {
-    pub old: Side,
-    pub new: Side,
-    /// NEW's closure minus OLD's, when both are known.
-    pub closure_delta: Option<i128>,
-    pub added: Vec<SideFinding>,
-    pub removed: Vec<SideFinding>,
-    /// On both sides, with another store path (version or hash) or another cost.
-    pub changed: Vec<Changed>,
-    /// The added or grown finding that saves the most: what explains the growth.
-    pub explains_growth: Option<SideFinding>,
-    /// Findings that fail NEW's policy and were not failing in OLD.
-    pub new_failing: u64,
-}
-
-impl Diff {
-    /// 0 nothing new fails, 1 something new fails the policy, 2 a side is incomplete.
-    pub fn exit_code(&self) -> i32 {
-        if !self.old.complete || !self.new.complete {
-            2
-        } else if self.new_failing > 0 {
-            1
-        } else {
-            0
-        }
-    }
-}
+use crate::model::{Changed, Diff, Side, SideFinding, REPORT_SCHEMA};
 
 /// One side of the diff: a saved report when `path` is a JSON file, else the audit of `path`
 /// by `audit`.
@@ -159,13 +34,6 @@ fn starts_like_json(path: &Path) -> bool {
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
     head[..read].trim_ascii_start().starts_with(b"{")
-}
-
-/// A fresh audit as the diff reads it.
-pub fn side_of(report: &crate::model::Report) -> Result<Side> {
-    Ok(serde_json::from_value(crate::report::json::to_value(
-        report,
-    ))?)
 }
 
 /// Reads a saved report, refusing anything that is not `stowaway.report/1`. A report may

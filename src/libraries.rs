@@ -42,7 +42,6 @@ pub struct Library {
 #[serde(deny_unknown_fields)]
 pub struct Flavour {
     pub id: String,
-    pub description: String,
     #[serde(default)]
     pub symbols: Vec<String>,
     #[serde(default)]
@@ -69,10 +68,6 @@ enum Kind {
 pub struct Found(BTreeSet<usize>);
 
 impl Found {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn merge(&mut self, other: Found) {
         self.0.extend(other.0);
     }
@@ -170,10 +165,6 @@ impl Signatures {
             patterns,
             sonames,
         })
-    }
-
-    pub fn libraries(&self) -> &[Library] {
-        &self.libraries
     }
 
     /// Records the patterns of `area` that start inside `owned` of `buf` (with whole-string
@@ -281,11 +272,7 @@ mod tests {
     #[test]
     fn the_builtin_signatures_load() {
         let signatures = Signatures::builtin().expect("builtin signatures");
-        let ids: Vec<&str> = signatures
-            .libraries()
-            .iter()
-            .map(|l| l.id.as_str())
-            .collect();
+        let ids: Vec<&str> = signatures.libraries.iter().map(|l| l.id.as_str()).collect();
         assert_eq!(
             ids,
             ["jemalloc", "mimalloc", "tcmalloc", "liburing", "openssl", "zlib"]
@@ -321,8 +308,8 @@ mod tests {
         let mut second = Found::default();
         signatures.search(Area::Data, bytes, 0..4, &mut first);
         signatures.search(Area::Data, bytes, 4..bytes.len(), &mut second);
-        assert!(first.is_empty());
-        assert!(!second.is_empty());
+        assert_eq!(first, Found::default());
+        assert_ne!(second, Found::default());
     }
 
     #[test]

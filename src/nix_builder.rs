@@ -12,7 +12,6 @@
 //! derivation on the audited outputs' nodes, and the report names it.
 
 use std::fs;
-use std::io;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -20,8 +19,6 @@ use serde_json::Value;
 
 use crate::closure::ClosureGraph;
 use crate::escape::{escape_bytes, escape_path};
-use crate::model::Report;
-use crate::report;
 use crate::store_path::StorePath;
 
 /// Where a `--nix-builder` run reads its closure and writes its report.
@@ -78,17 +75,6 @@ impl NixBuild {
                 graph.set_deriver(output.hash(), &audited.drv_path);
             }
         }
-    }
-
-    /// Writes `$out/report.json` and the human report to the build log (stderr).
-    pub fn deliver(&self, report: &Report) -> Result<()> {
-        report::human::write(&mut io::stderr().lock(), report, false)
-            .context("writing the build log")?;
-        fs::create_dir_all(&self.out)
-            .with_context(|| format!("creating {}", self.out.display()))?;
-        crate::output::to_file(&self.out.join("report.json"), "report", |out| {
-            report::json::write(out, report)
-        })
     }
 }
 

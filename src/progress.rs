@@ -46,11 +46,6 @@ impl Progress {
         Progress::new(for_people && std::io::stderr().is_terminal())
     }
 
-    /// A display that never draws.
-    pub fn hidden() -> Progress {
-        Progress::new(false)
-    }
-
     fn new(enabled: bool) -> Progress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         let bytes = Arc::new(AtomicU64::new(0));

@@ -135,19 +135,9 @@ impl StorePath {
         &self.name
     }
 
-    /// The last component of the path: `<hash>-<name>`.
-    pub fn base_name(&self) -> String {
-        format!("{}-{}", self.hash, self.name)
-    }
-
     /// The full path in `store_dir`: `<store_dir>/<hash>-<name>`.
     pub fn to_path_string(&self, store_dir: &str) -> String {
         format!("{}/{}-{}", trim_store_dir(store_dir), self.hash, self.name)
-    }
-
-    /// True if the hash was overwritten with `e`s, so the path is not a live reference.
-    pub fn is_nuked(&self) -> bool {
-        is_nuked_hash(self.hash.as_bytes())
     }
 
     /// True if this is a derivation (`.drv`) rather than a build output.
@@ -858,7 +848,10 @@ mod tests {
         let path = StorePath::new(HASH, "openssl-3.0.12-etc").expect("valid path");
         assert_eq!(path.hash(), HASH);
         assert_eq!(path.name(), "openssl-3.0.12-etc");
-        assert_eq!(path.base_name(), format!("{HASH}-openssl-3.0.12-etc"));
+        assert_eq!(
+            path.to_path_string("/nix/store"),
+            format!("/nix/store/{HASH}-openssl-3.0.12-etc")
+        );
         assert_eq!(
             path.to_path_string("/nix/store"),
             format!("/nix/store/{HASH}-openssl-3.0.12-etc")
@@ -867,7 +860,7 @@ mod tests {
             path.to_path_string("/nix/store/"),
             format!("/nix/store/{HASH}-openssl-3.0.12-etc")
         );
-        assert!(!path.is_nuked());
+        assert!(!is_nuked_hash(path.hash().as_bytes()));
         assert!(!path.is_derivation());
         assert_eq!(path.package().output.as_deref(), Some("etc"));
     }
@@ -875,7 +868,7 @@ mod tests {
     #[test]
     fn new_nuked() {
         let path = StorePath::new(NUKED, "openssl-3.0.12-etc").expect("nuked hash is accepted");
-        assert!(path.is_nuked());
+        assert!(is_nuked_hash(path.hash().as_bytes()));
     }
 
     #[test]
@@ -1049,7 +1042,7 @@ mod tests {
             "/nix/store",
         )
         .expect("nuked");
-        assert!(path.is_nuked());
+        assert!(is_nuked_hash(path.hash().as_bytes()));
         assert_eq!(path.package().package, "openssl");
     }
 

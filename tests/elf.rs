@@ -500,11 +500,11 @@ fn fuzz_regressions_and_hostile_inputs_never_panic_inspection() {
         let len = bytes.len() as u64;
         let offsets = [0, len / 2, len.saturating_sub(1), len + 10];
         for format in [
-            stowaway::inspect::Format::Elf,
-            stowaway::inspect::Format::Archive,
+            stowaway::parts::FileFormat::Elf,
+            stowaway::parts::FileFormat::Archive,
         ] {
             let result = std::panic::catch_unwind(|| {
-                stowaway::inspect::inspect(&bytes.as_slice(), len, format, &offsets, &wanted)
+                stowaway::parts::inspect(&bytes.as_slice(), len, format, &offsets, &wanted)
             });
             match result {
                 Ok(Ok(inspection)) => assert_eq!(inspection.places.len(), offsets.len(), "{name}"),

@@ -248,7 +248,7 @@ fn github_commands_are_escaped_exactly_as_actions_core_escapes_them() {
             if let Some(line) = &line {
                 properties.push(("line", line.as_str()));
             }
-            ours.push(stowaway::report::github::command(level, &properties, text));
+            ours.push(stowaway::parts::github_command(level, &properties, text));
             cases.push(json!([
                 level,
                 title,

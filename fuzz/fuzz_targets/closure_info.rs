@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stowaway::closure::info_file::parse;
-use stowaway::findings::SizeSource;
+use stowaway::parts::parse_closure_info as parse;
+use stowaway::parts::SizeSource;
 
 fuzz_target!(|data: &[u8]| {
     let _ = parse(data, "/nix/store", SizeSource::ClosureInfo);

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
-use stowaway::inspect::{inspect, sniff, Format};
+use stowaway::parts::{inspect, sniff, FileFormat as Format};
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;

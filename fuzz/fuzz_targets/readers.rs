@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use stowaway::cli::DiffFormat;
-use stowaway::escape::{escape_bytes, unescape};
+use stowaway::parts::DiffFormat;
+use stowaway::parts::{escape_bytes, unescape};
 
 fuzz_target!(|data: &[u8]| {
     let (old, new) = match data.iter().position(|&b| b == 0) {
@@ -18,16 +18,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let path = Path::new("fuzz.json");
     let sides = (
-        stowaway::diff::read_report(path, old),
-        stowaway::diff::read_report(path, new),
+        stowaway::parts::read_report(path, old),
+        stowaway::parts::read_report(path, new),
     );
     if let (Ok(old), Ok(new)) = sides {
-        let diff = stowaway::diff::compare(old, new);
+        let diff = stowaway::parts::compare(old, new);
         for format in [DiffFormat::Human, DiffFormat::Json] {
-            stowaway::report::diff::write(&mut Vec::new(), &diff, format, true)
+            stowaway::parts::write_diff(&mut Vec::new(), &diff, format, true)
                 .expect("writing to memory cannot fail");
         }
     }
-    let _ = stowaway::baseline::parse("fuzz.json", data);
+    let _ = stowaway::parts::parse_baseline("fuzz.json", data);
     assert_eq!(unescape(&escape_bytes(data)), data);
 });

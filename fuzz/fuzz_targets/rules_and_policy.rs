@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stowaway::policy::Policy;
-use stowaway::rules::Catalogue;
+use stowaway::parts::Policy;
+use stowaway::parts::Catalogue;
 
 fuzz_target!(|text: &str| {
     let catalogue = Catalogue::load(None, Some(&("fuzz.toml".to_string(), text.to_string())));

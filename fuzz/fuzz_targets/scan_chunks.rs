@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stowaway::scan::{Hit, ScanBuffer, Scanner};
+use stowaway::parts::{Hit, ScanBuffer, Scanner};
 
 fuzz_target!(|input: (u16, u16, Vec<u8>)| {
     let (a, b, data) = input;

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stowaway::store_path::{parse_name, StorePath};
+use stowaway::parts::{parse_name, StorePath};
 
 fuzz_target!(|text: &str| {
     let _ = parse_name(text);

@@ -3,14 +3,18 @@
 //! A [`ClosureGraph`] maps each store path (by hash) to its NAR size, its references and its
 //! deriver. It is loaded, in order of preference, from a `--closure-info` file
 //! ([`info_file`]), from one batched `nix path-info` call ([`nix`]), or from the store on disk
-//! ([`disk`]); [`cost`] turns it into closure and exclusive sizes. This module does not scan
-//! the audited files.
+//! ([`disk`]), as [`Before`] decides; [`cost`] turns it into closure and exclusive sizes and
+//! [`price`] puts them on the findings. This module does not scan the audited files.
 
 pub mod cost;
 pub mod disk;
 pub mod info_file;
 pub mod nar_size;
 pub mod nix;
+pub mod price;
+mod source;
+
+pub use source::Before;
 
 use std::collections::HashMap;
 
@@ -54,13 +58,6 @@ impl ClosureGraph {
         self.nodes.insert(hash, node);
     }
 
-    /// Merges another graph's nodes into this one (same source).
-    pub fn extend(&mut self, other: ClosureGraph) {
-        for node in other.nodes.into_values() {
-            self.insert(node);
-        }
-    }
-
     /// Names the derivation that built the path with this hash, if the graph has it.
     pub fn set_deriver(&mut self, hash: &str, deriver: &str) {
         if let Some(node) = self.nodes.get_mut(hash) {
@@ -79,9 +76,5 @@ impl ClosureGraph {
     /// Every hash in the graph: the candidates for a bare-hash search.
     pub fn hashes(&self) -> impl Iterator<Item = &str> {
         self.nodes.keys().map(String::as_str)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
     }
 }

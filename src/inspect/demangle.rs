@@ -122,21 +122,6 @@ pub fn demangle(symbol: &str) -> Demangled {
     Demangled::Plain(out.finish())
 }
 
-/// GHC z-decoding of one z-encoded string: `Pathszuwarp` → `Paths_warp`, `zdtrModule` →
-/// `$trModule`, `warpzm3zi3zi25` → `warp-3.3.25`, `ZC` → `:`, `Z3T` → `(,,)`, `z2cU` → `,`.
-///
-/// Follows `zDecodeString` of `GHC.Utils.Encoding`, including its leniency: an unknown escape
-/// letter stands for itself (`Zq` → `q`) and a lone `z` or `Z` at the end is kept. Where GHC
-/// would fail (`Z9` with no `T`/`H`, `z41` with no `U`, a code point that is no character),
-/// the `z`/`Z` is kept as it is and decoding goes on after it.
-#[must_use]
-pub fn z_decode(encoded: &str) -> String {
-    let mut out = Capped::new();
-    // The lenient decoder never gives up, so the result is always `Some`.
-    let _ = decode_into(encoded, &mut out, false);
-    out.finish()
-}
-
 /// A string that keeps at most `MAX_CHARS` characters and remembers that it lost some.
 struct Capped {
     text: String,
@@ -315,7 +300,7 @@ fn strict_decode(encoded: &str) -> Option<String> {
         return None;
     }
     let mut out = Capped::new();
-    decode_into(encoded, &mut out, true)?;
+    decode_into(encoded, &mut out)?;
     Some(out.finish())
 }
 
@@ -377,10 +362,12 @@ fn package_and_version(unit: &str) -> &str {
     end.and_then(|end| unit.get(..end)).unwrap_or(unit)
 }
 
-/// The z-decoder. Strict mode gives up (`None`) on anything GHC's encoder never writes;
-/// lenient mode decodes as `zDecodeString` does and keeps what it cannot decode. Either
-/// stops once `out` is full, so the work is bounded by the cap, not the input.
-fn decode_into(encoded: &str, out: &mut Capped, strict: bool) -> Option<()> {
+/// The z-decoder: `Pathszuwarp` → `Paths_warp`, `zdtrModule` → `$trModule`,
+/// `warpzm3zi3zi25` → `warp-3.3.25`, `ZC` → `:`, `Z3T` → `(,,)`, `z2cU` → `,`. It gives up
+/// (`None`) on anything GHC's encoder (`zEncodeString`) never writes, since GHC symbols have
+/// no marker and a name that does not decode is not GHC's. It stops once `out` is full, so
+/// the work is bounded by the cap, not the input.
+fn decode_into(encoded: &str, out: &mut Capped) -> Option<()> {
     let mut rest = encoded;
     while let Some(c) = rest.chars().next() {
         if out.cut {
@@ -392,28 +379,15 @@ fn decode_into(encoded: &str, out: &mut Capped, strict: bool) -> Option<()> {
             rest = after;
             continue;
         }
-        let Some(next) = after.chars().next() else {
-            // A lone `z` or `Z` at the end: GHC keeps it, though its encoder never ends so.
-            if strict {
-                return None;
-            }
-            out.push(c);
-            break;
-        };
+        // A lone `z` or `Z` at the end: GHC's encoder never ends so.
+        let next = after.chars().next()?;
         if next.is_ascii_digit() {
             let escape = if c == 'Z' {
                 tuple(after, out)
             } else {
                 code_point(after, out)
             };
-            match escape {
-                Some(used) => rest = &after[used..],
-                None if strict => return None,
-                None => {
-                    out.push(c);
-                    rest = after;
-                }
-            }
+            rest = &after[escape?..];
             continue;
         }
         let decoded = if c == 'Z' {
@@ -421,15 +395,7 @@ fn decode_into(encoded: &str, out: &mut Capped, strict: bool) -> Option<()> {
         } else {
             lower_escape(next)
         };
-        match decoded {
-            Some(d) => {
-                out.push(d);
-            }
-            None if strict => return None,
-            None => {
-                out.push(next);
-            }
-        }
+        out.push(decoded?);
         rest = &after[next.len_utf8()..];
     }
     Some(())
@@ -684,49 +650,48 @@ mod tests {
     #[test]
     fn z_decode_cases() {
         let table = [
-            ("Pathszuwarp", "Paths_warp"),
-            ("zdtrModule", "$trModule"),
-            ("warpzm3zi3zi25", "warp-3.3.25"),
-            ("ZC", ":"),
-            ("zh", "#"),
-            ("ZLZRZMZNZCZZ", "()[]:Z"),
+            ("Pathszuwarp", Some("Paths_warp")),
+            ("zdtrModule", Some("$trModule")),
+            ("warpzm3zi3zi25", Some("warp-3.3.25")),
+            ("ZC", Some(":")),
+            ("zh", Some("#")),
+            ("ZLZRZMZNZCZZ", Some("()[]:Z")),
             (
                 "zzzazbzczdzezgzhzizlzmznzpzqzrzsztzuzv",
-                "z&|^$=>#.<-!+'\\/*_%",
+                Some("z&|^$=>#.<-!+'\\/*_%"),
             ),
-            ("z20U", " "),
-            ("z2cU", ","),
-            ("z0dcU", "Ü"),
-            ("z1f600U", "😀"),
-            ("z39UpH", "9pH"),
-            ("Z0T", "()"),
-            ("Z2T", "(,)"),
-            ("Z5T", "(,,,,)"),
-            ("Z1H", "(# #)"),
-            ("Z3H", "(#,,#)"),
-            ("ZLz2cUZR", "(,)"),
-            ("fooZ3Tbar", "foo(,,)bar"),
-            // As GHC: an unknown escape letter stands for itself, a lone z/Z at the end stays.
-            ("Zq", "q"),
-            ("zk", "k"),
-            ("z", "z"),
-            ("Z", "Z"),
-            // Where GHC would fail, the escape is kept literally.
-            ("zm", "-"),
-            ("Z9", "Z9"),
-            ("Z12X", "Z12X"),
-            ("z41", "z41"),
-            ("z41x", "z41x"),
-            ("z0d800U", "z0d800U"),
-            ("zd800U", "$800U"),
-            ("z110000U", "z110000U"),
-            ("z123456789U", "z123456789U"),
-            ("Z12345678T", "Z12345678T"),
-            ("plain", "plain"),
-            ("", ""),
+            ("z20U", Some(" ")),
+            ("z2cU", Some(",")),
+            ("z0dcU", Some("Ü")),
+            ("z1f600U", Some("😀")),
+            ("z39UpH", Some("9pH")),
+            ("Z0T", Some("()")),
+            ("Z2T", Some("(,)")),
+            ("Z5T", Some("(,,,,)")),
+            ("Z1H", Some("(# #)")),
+            ("Z3H", Some("(#,,#)")),
+            ("ZLz2cUZR", Some("(,)")),
+            ("fooZ3Tbar", Some("foo(,,)bar")),
+            ("zm", Some("-")),
+            ("zd800U", Some("$800U")),
+            ("plain", Some("plain")),
+            ("", None),
+            // What GHC's encoder never writes is not a GHC name.
+            ("Zq", None),
+            ("zk", None),
+            ("z", None),
+            ("Z", None),
+            ("Z9", None),
+            ("Z12X", None),
+            ("z41", None),
+            ("z41x", None),
+            ("z0d800U", None),
+            ("z110000U", None),
+            ("z123456789U", None),
+            ("Z12345678T", None),
         ];
         for (encoded, want) in table {
-            assert_eq!(z_decode(encoded), want, "{encoded}");
+            assert_eq!(strict_decode(encoded).as_deref(), want, "{encoded}");
         }
     }
 
@@ -798,7 +763,6 @@ mod tests {
                 encoded.bytes().all(|b| b.is_ascii_alphanumeric()),
                 "{encoded}"
             );
-            assert_eq!(z_decode(&encoded), text, "{encoded}");
             assert_eq!(strict_decode(&encoded).as_deref(), Some(text), "{encoded}");
         }
     }
@@ -856,7 +820,7 @@ mod tests {
         for symbol in table {
             let demangled = demangle(symbol);
             let _ = demangled.display();
-            let _ = z_decode(symbol);
+            let _ = strict_decode(symbol);
         }
         // Parts GHC's encoder could not have written are not taken for GHC.
         for symbol in [
@@ -891,11 +855,11 @@ mod tests {
         let exact = "a".repeat(MAX_CHARS);
         assert_eq!(demangle(&exact), Demangled::Plain(exact.clone()));
 
-        let decoded = z_decode(&"zi".repeat(MAX_CHARS * 2));
+        let decoded = strict_decode(&"zi".repeat(MAX_CHARS * 2)).expect("decodes");
         assert_eq!(chars(&decoded), MAX_CHARS);
         assert!(decoded.ends_with('…'));
         // A tuple escape asking for a million commas stops at the cap.
-        let tuple = z_decode("Z1000000T");
+        let tuple = strict_decode("Z1000000T").expect("decodes");
         assert_eq!(chars(&tuple), MAX_CHARS);
         assert!(tuple.starts_with("(,,,"));
 
@@ -963,7 +927,7 @@ mod tests {
         for input in inputs {
             let demangled = demangle(input);
             assert!(demangled.display().chars().count() <= MAX_CHARS);
-            assert!(z_decode(input).chars().count() <= MAX_CHARS);
+            assert!(strict_decode(input).unwrap_or_default().chars().count() <= MAX_CHARS);
         }
         // Linear work on these is a few milliseconds each even unoptimised; quadratic would
         // be hours.

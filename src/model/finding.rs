@@ -64,13 +64,14 @@ named! {
     }
 }
 
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-    Info,
+named! {
+    /// How much a finding matters.
+    pub enum Severity {
+        /// Fails the audit.
+        Error = "error",
+        Warning = "warning",
+        Info = "info",
+    }
 }
 
 /// Where a size came from.

@@ -42,6 +42,7 @@ impl Default for Limits {
 
 named! {
     /// One of the [`Limits`]; its id is also its flag without the dashes.
+    #[allow(clippy::enum_variant_names)] // named after their flags
     pub enum Limit {
         MaxDepth = "max-depth",
         MaxPathsPerFile = "max-paths-per-file",

@@ -7,19 +7,25 @@
 
 mod baseline;
 mod binary;
+mod diff;
 mod finding;
 mod limit;
 mod rule_text;
 
 use serde::Serialize;
 
+/// The schema id every JSON report starts with.
+pub const REPORT_SCHEMA: &str = "stowaway.report/1";
+
 pub use baseline::{Applied, BaselineEntry};
 pub use binary::{Binary, ElfFacts, ElfType, Identity};
+pub use diff::{Changed, Diff, Side, SideFinding, DIFF_SCHEMA};
 pub use finding::{
     unknown_size_paths, Anchor, Evidence, Finding, Kind, Linkage, Location, Reference, Severity,
     Size, SizeSource,
 };
 pub use limit::{Limit, Limits, Reached};
+
 pub use rule_text::{Level, RuleText};
 
 /// An audited target and the derivation that built its store path.
@@ -76,12 +82,12 @@ pub struct Summary {
     pub unknown_size_references: u64,
 }
 
-/// The outcome of the audit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Pass,
-    Fail,
+finding::named! {
+    /// The outcome of the audit.
+    pub enum Verdict {
+        Pass = "pass",
+        Fail = "fail",
+    }
 }
 
 /// Everything one audit produced: what the reporters print and the exit code is made from.
@@ -107,7 +113,62 @@ pub struct Report {
     pub summary: Summary,
 }
 
+/// What a report is made of: [`Report::new`] adds the totals, whether it is complete, and the
+/// verdict, from this same data, so that what the reporters print and the exit code agree.
+pub struct Parts {
+    pub targets: Vec<String>,
+    pub target_derivers: Vec<TargetDeriver>,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<AuditError>,
+    pub limits: Vec<Reached>,
+    pub skipped: Vec<Skipped>,
+    pub binaries: Vec<Binary>,
+    pub unparseable: Vec<Unparseable>,
+    pub baseline: Option<Applied>,
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub closure_bytes: Option<u64>,
+    pub closure_bytes_without_failing: Option<u64>,
+}
+
 impl Report {
+    pub fn new(parts: Parts) -> Report {
+        let summary = Summary {
+            files_scanned: parts.files_scanned,
+            bytes_scanned: parts.bytes_scanned,
+            references: parts
+                .findings
+                .iter()
+                .filter_map(|f| f.reference.as_ref().map(Reference::identity))
+                .collect::<std::collections::HashSet<_>>()
+                .len() as u64,
+            closure_bytes: parts.closure_bytes,
+            closure_bytes_without_failing: parts.closure_bytes_without_failing,
+            unknown_size_references: unknown_size_paths(parts.findings.iter()),
+        };
+        let mut report = Report {
+            targets: parts.targets,
+            target_derivers: parts.target_derivers,
+            verdict: Verdict::Fail,
+            complete: false,
+            findings: parts.findings,
+            errors: parts.errors,
+            limits: parts.limits,
+            skipped: parts.skipped,
+            binaries: parts.binaries,
+            unparseable: parts.unparseable,
+            baseline: parts.baseline,
+            summary,
+        };
+        // Complete unless the report can say why not; passing only if complete and nothing
+        // fails.
+        report.complete = report.incompleteness().is_none();
+        if report.complete && report.failing().next().is_none() {
+            report.verdict = Verdict::Pass;
+        }
+        report
+    }
+
     /// The process exit code: 0 pass, 1 fail, 2 when the audit could not read everything.
     pub fn exit_code(&self) -> i32 {
         match (self.complete, self.verdict) {

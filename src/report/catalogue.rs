@@ -3,12 +3,11 @@
 use std::io::{self, Write};
 
 use crate::model::RuleText;
-use crate::rules::Catalogue;
 
 /// One line per rule: id, default severity, title, and the kind a pack rule refines.
-pub fn write_list(out: &mut dyn Write, catalogue: &Catalogue) -> io::Result<()> {
-    let width = catalogue.all().map(|r| r.id.len()).max().unwrap_or(0);
-    for rule in catalogue.all() {
+pub fn write_list(out: &mut dyn Write, rules: &[&RuleText]) -> io::Result<()> {
+    let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+    for rule in rules {
         let refines = rule
             .refines
             .as_deref()

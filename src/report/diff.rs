@@ -5,9 +5,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cli::DiffFormat;
-use crate::diff::{Diff, SideFinding, SCHEMA};
+use crate::model::{Diff, SideFinding, DIFF_SCHEMA};
 use crate::report::human::{Painter, BOLD, GREEN, RED};
+use crate::report::DiffFormat;
 use crate::units::{human_bytes, plural};
 
 /// Writes the diff in `format`.
@@ -24,7 +24,7 @@ pub fn write(out: &mut dyn Write, diff: &Diff, format: DiffFormat, color: bool) 
             serde_json::to_writer_pretty(
                 &mut *out,
                 &Envelope {
-                    schema: SCHEMA,
+                    schema: DIFF_SCHEMA,
                     diff,
                 },
             )

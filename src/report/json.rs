@@ -9,10 +9,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::model::Report;
-
-/// The schema id every JSON report starts with.
-pub const SCHEMA: &str = "stowaway.report/1";
+use crate::model::{Report, REPORT_SCHEMA};
 
 #[derive(Serialize)]
 struct Tool {
@@ -30,7 +27,7 @@ struct Envelope<'a> {
 
 fn envelope(report: &Report) -> Envelope<'_> {
     Envelope {
-        schema: SCHEMA,
+        schema: REPORT_SCHEMA,
         tool: Tool {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
@@ -43,9 +40,4 @@ fn envelope(report: &Report) -> Envelope<'_> {
 pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &envelope(report)).map_err(io::Error::from)?;
     writeln!(out)
-}
-
-/// The report as the JSON value [`write()`] prints.
-pub fn to_value(report: &Report) -> serde_json::Value {
-    serde_json::to_value(envelope(report)).unwrap_or_default()
 }

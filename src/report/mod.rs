@@ -13,9 +13,7 @@ pub mod sarif;
 
 use std::io::{self, Write};
 
-use crate::cli::Format;
-use crate::model::{Finding, Report, SizeSource};
-use crate::rules::Catalogue;
+use crate::model::{Finding, Report, RuleText, SizeSource};
 
 /// What a finding is about, in a few words: the package it references with its version,
 /// output and platform (`openssl (3.0.12, output etc, static)`), else the file it is about.
@@ -98,18 +96,55 @@ pub fn closure_sentence(report: &Report) -> String {
     sentence
 }
 
-/// Writes `report` in `format`; SARIF describes every rule of `catalogue`.
+/// A format of the audit's report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Grouped by referenced path, largest saving first.
+    Human,
+    /// The `stowaway.report/1` contract (see README).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions annotations (workflow commands), then the totals.
+    Github,
+    /// A Markdown summary with a table of findings.
+    Markdown,
+}
+
+impl Format {
+    /// Whether it places results by line, which costs counting the newlines of every file.
+    pub fn wants_lines(self) -> bool {
+        self.is_for_ci()
+    }
+
+    /// Whether it is made for CI (code scanning, annotations, job summaries) rather than for
+    /// a person at a terminal: no progress display goes with it.
+    pub fn is_for_ci(self) -> bool {
+        matches!(self, Format::Sarif | Format::Github | Format::Markdown)
+    }
+}
+
+/// A format of `stowaway diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffFormat {
+    /// Closure before and after, then the findings added, removed and changed.
+    Human,
+    /// The `stowaway.diff/1` contract (see README).
+    Json,
+}
+
+/// Writes `report` in `format`; SARIF describes every rule of `rules`.
 pub fn write(
     out: &mut dyn Write,
     report: &Report,
-    catalogue: &Catalogue,
+    rules: &[&RuleText],
     format: Format,
     color: bool,
 ) -> io::Result<()> {
     match format {
         Format::Human => human::write(out, report, color),
         Format::Json => json::write(out, report),
-        Format::Sarif => sarif::write(out, report, catalogue),
+        Format::Sarif => sarif::write(out, report, rules),
         Format::Github => github::write(out, report),
         Format::Markdown => markdown::write(out, report),
     }

@@ -1,6 +1,6 @@
 //! The SARIF 2.1.0 report, for GitHub code scanning and every other SARIF viewer.
 //!
-//! One run: the tool with every rule of the catalogue (id, title, explanation and fix as help
+//! One run: the tool with every rule it was given (id, title, explanation and fix as help
 //! text, default level), one result per finding at its first location (the others are
 //! `relatedLocations`), each with its file as a URI and its byte region and line. A partial
 //! audit says so in `invocations` (`executionSuccessful: false`, one notification per
@@ -18,7 +18,6 @@ use serde_json::{json, Map, Value};
 use crate::escape::unescape;
 use crate::model::RuleText;
 use crate::model::{Finding, Location, Report, Severity};
-use crate::rules::Catalogue;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -41,12 +40,11 @@ struct Run {
 }
 
 /// Writes the report as one SARIF log.
-pub fn write(out: &mut dyn Write, report: &Report, catalogue: &Catalogue) -> io::Result<()> {
-    let rules: Vec<&RuleText> = catalogue.all().collect();
+pub fn write(out: &mut dyn Write, report: &Report, rules: &[&RuleText]) -> io::Result<()> {
     let results = report
         .findings
         .iter()
-        .map(|finding| result(finding, &rules))
+        .map(|finding| result(finding, rules))
         .collect();
     let log = Log {
         schema: SCHEMA,

@@ -23,7 +23,7 @@ use crate::closure::nar_size::{entry_bytes, NarNode};
 use crate::inputs::{self, io_message, Entry, EntryKind, Target};
 use crate::inspect::{sniff, Format, Parsed, Place, Prefixed};
 use crate::libraries::{Area, Found, Signatures};
-use crate::model::{ElfFacts, Identity, Kind};
+use crate::model::{AuditError, Binary, ElfFacts, Identity, Kind, Skipped, Unparseable};
 use crate::model::{Limit, Limits};
 use crate::progress::Progress;
 use crate::rules::StringSearch;
@@ -272,6 +272,92 @@ pub struct Tools<'a> {
     /// Find the line of every kept hit (newlines are counted as the bytes are scanned).
     pub lines: bool,
     pub limits: Limits,
+}
+
+/// What the scan says of the audit as a whole: what could not be read, what was skipped, the
+/// binaries, and how much was read.
+pub struct Records {
+    pub errors: Vec<AuditError>,
+    pub skipped: Vec<Skipped>,
+    pub binaries: Vec<Binary>,
+    pub unparseable: Vec<Unparseable>,
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+}
+
+impl Records {
+    /// The records of `outcomes`, each list in path order.
+    pub fn of(targets: &[Target], outcomes: &[Outcome]) -> Records {
+        let target = |o: &Outcome| targets[o.target].given.clone();
+        let mut errors: Vec<AuditError> = outcomes
+            .iter()
+            .filter_map(|o| {
+                Some(AuditError {
+                    message: o.error.clone()?,
+                    path: targets[o.target].path_of(&o.rel),
+                    target: target(o),
+                    file: o.rel.clone(),
+                })
+            })
+            .collect();
+        errors.sort();
+        let mut skipped: Vec<Skipped> = outcomes
+            .iter()
+            .filter_map(|o| {
+                Some(Skipped {
+                    kind: o.skipped?,
+                    path: targets[o.target].path_of(&o.rel),
+                    target: target(o),
+                    file: o.rel.clone(),
+                })
+            })
+            .collect();
+        skipped.sort();
+        let mut binaries: Vec<Binary> = outcomes
+            .iter()
+            .filter_map(|o| {
+                Some(Binary {
+                    target: target(o),
+                    file: o.rel.clone(),
+                    facts: o.elf.as_deref()?.clone(),
+                    libraries: o.libraries.clone(),
+                })
+            })
+            .collect();
+        binaries.sort_by(|a, b| (&a.target, &a.file).cmp(&(&b.target, &b.file)));
+        let mut unparseable: Vec<Unparseable> = outcomes
+            .iter()
+            .filter_map(|o| {
+                Some(Unparseable {
+                    target: target(o),
+                    file: o.rel.clone(),
+                    reason: o.unparseable.clone()?,
+                })
+            })
+            .collect();
+        unparseable.sort();
+        Records {
+            errors,
+            skipped,
+            binaries,
+            unparseable,
+            files_scanned: outcomes.iter().filter(|o| o.read).count() as u64,
+            bytes_scanned: outcomes.iter().map(|o| o.bytes).sum(),
+        }
+    }
+}
+
+/// The NAR bytes of each target's entries as they were scanned; `None` for a target some of
+/// whose entries could not be measured.
+pub fn scanned_nar_bytes(targets: &[Target], outcomes: &[Outcome]) -> Vec<Option<u64>> {
+    (0..targets.len())
+        .map(|index| {
+            outcomes
+                .iter()
+                .filter(|o| o.target == index)
+                .try_fold(0, |sum, o| Some(sum + o.nar_bytes?))
+        })
+        .collect()
 }
 
 /// Walks every target and scans what it finds.

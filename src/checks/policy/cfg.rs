@@ -12,14 +12,15 @@
 //! [severity]                     # per rule id: deny, warn or info
 //! pkg-config-file = "info"
 //! [budget]
-//! max-closure-size = "60 MiB"    # bytes, or a number with B, KiB, MiB, GiB (or kB, MB, GB)
+//! max-closure-size = "60 MiB"    # bytes, or a size with its unit (crate::units)
 //! max-reference-size = "10 MiB"
 //! ```
 //!
 //! Every problem of the file is listed at once, each with its line and column; unknown keys,
 //! bad globs, unknown rule ids, allow or deny entries without a reason and impossible budgets
 //! are errors. This module decides nothing about findings by itself: [`Policy::judge`] is
-//! applied by the audit, and [`Policy::unused`] reports the allows that matched nothing.
+//! applied by the policy check (`super`), and [`Policy::unused`] lists the allows that matched
+//! nothing.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -201,11 +201,6 @@ impl Scanner {
         }
     }
 
-    /// Whether bare hashes of a known closure are searched for.
-    pub fn knows_closure(&self) -> bool {
-        !self.candidates.is_empty()
-    }
-
     /// Scans the hits of `file` whose hash starts in `range` (reading a little before and
     /// after it for context, but never past `file_len`), so that a large file can be split
     /// among workers: the hits of adjacent ranges are exactly those of one pass. Returns the

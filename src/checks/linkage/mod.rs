@@ -13,11 +13,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
-use crate::file_scan::{self, Outcome, Tools};
+mod diags;
+
+use diags::{Allocators, Copies, NotStatic};
+
 use crate::inputs::Target;
 use crate::model::{Evidence, Finding, Kind, Linkage, Location};
 use crate::rules::Catalogue;
 use crate::scan::ScanBuffer;
+use crate::scan::{self, Outcome, Tools};
 
 /// An object of a process image: a file of the tree, a file outside it, or a name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,7 +64,11 @@ pub fn analyse(
             Location::whole_file(&target.given, &outcome.rel, target.path_of(&outcome.rel));
         if let (true, Some(facts)) = (expect_static, &outcome.elf) {
             if facts.interpreter.is_some() || !facts.needed.is_empty() {
-                findings.push(not_static(catalogue, facts, location.clone()));
+                findings.push(Finding::from(NotStatic {
+                    rule: catalogue.get(Kind::NotStatic),
+                    facts,
+                    executable: location.clone(),
+                }));
             }
         }
         let (copies, complete) = resolver.copies(exe);
@@ -70,33 +78,6 @@ pub fn analyse(
         findings.extend(duplicates(catalogue, tools, &copies, &location));
     }
     Analysis { findings, cut }
-}
-
-fn not_static(
-    catalogue: &Catalogue,
-    facts: &crate::model::ElfFacts,
-    location: Location,
-) -> Finding {
-    let mut reasons = Vec::new();
-    if let Some(interp) = &facts.interpreter {
-        reasons.push(format!("interpreter {interp}"));
-    }
-    if !facts.needed.is_empty() {
-        reasons.push(format!("needs {}", facts.needed.join(", ")));
-    }
-    let text = catalogue.get(Kind::NotStatic);
-    Finding {
-        rule: Kind::NotStatic.id().to_string(),
-        kind: Kind::NotStatic,
-        severity: text.severity.severity(),
-        message: format!("{} is not static: {}", location.file, reasons.join("; ")),
-        fix: Some(text.fix_for("")),
-        reference: None,
-        locations: vec![location],
-        more_locations: 0,
-        size: None,
-        evidence: Vec::new(),
-    }
 }
 
 /// The findings about the copies of libraries in one image.
@@ -124,36 +105,22 @@ fn duplicates(
             .filter(|c| c.linkage == Linkage::Static)
             .count();
         let mixed = flavours.len() == 1 && statics > 0 && statics < copies.len();
-        let (rule, what) = if mixed {
-            (
-                Kind::MixedLinkage,
-                "linked statically and also loaded dynamically",
-            )
+        let kind = if mixed {
+            Kind::MixedLinkage
         } else {
-            (Kind::DuplicateLibrary, "in the process twice")
+            Kind::DuplicateLibrary
         };
-        findings.push(Finding {
-            rule: rule.id().to_string(),
-            kind: rule,
-            severity: catalogue.get(rule).severity.severity(),
-            message: format!(
-                "{library} is {what} in {} ({} copies)",
-                location.file,
-                copies.len()
-            ),
-            // The library's own advice is more precise than the rule's.
-            fix: Some(
-                tools
-                    .signatures
-                    .library(library)
-                    .map_or_else(|| catalogue.get(rule).fix_for(""), |l| l.fix.clone()),
-            ),
-            reference: None,
-            locations: vec![location.clone()],
-            more_locations: 0,
-            size: None,
-            evidence: copies.iter().map(|&c| c.clone()).collect(),
-        });
+        findings.push(Finding::from(Copies {
+            kind,
+            rule: catalogue.get(kind),
+            library,
+            fix: tools
+                .signatures
+                .library(library)
+                .map_or_else(|| catalogue.get(kind).fix_for(""), |l| l.fix.clone()),
+            executable: location.clone(),
+            copies: copies.iter().map(|&c| c.clone()).collect(),
+        }));
     }
     let allocators: Vec<&str> = by_library
         .keys()
@@ -161,27 +128,16 @@ fn duplicates(
         .filter(|id| tools.signatures.library(id).is_some_and(|l| l.allocator))
         .collect();
     if allocators.len() >= 2 {
-        findings.push(Finding {
-            rule: Kind::DuplicateAllocator.id().to_string(),
-            kind: Kind::DuplicateAllocator,
-            severity: catalogue.get(Kind::DuplicateAllocator).severity.severity(),
-            message: format!(
-                "{} has {} allocators: {}",
-                location.file,
-                allocators.len(),
-                allocators.join(", ")
-            ),
-            fix: Some(catalogue.get(Kind::DuplicateAllocator).fix_for("")),
-            reference: None,
-            locations: vec![location.clone()],
-            more_locations: 0,
-            size: None,
-            evidence: copies
+        findings.push(Finding::from(Allocators {
+            rule: catalogue.get(Kind::DuplicateAllocator),
+            allocators: allocators.clone(),
+            executable: location.clone(),
+            copies: copies
                 .iter()
                 .filter(|c| allocators.contains(&c.library.as_str()))
                 .cloned()
                 .collect(),
-        });
+        }));
     }
     findings
 }
@@ -274,7 +230,7 @@ impl<'a> Resolver<'a> {
                 ..Outcome::default()
             };
             let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            file_scan::scan_file(
+            scan::scan_file(
                 self.tools,
                 &canonical,
                 &mut ScanBuffer::default(),
