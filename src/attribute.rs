@@ -9,7 +9,7 @@ use crate::closure::ClosureGraph;
 use crate::inputs::Target;
 use crate::model::{Anchor, Finding, Kind, Location, Reference, RuleText, Severity};
 use crate::rules::{Catalogue, FileFacts, FileIndex, Place};
-use crate::scan::Outcome;
+use crate::scan::{Hit, Outcome};
 use crate::store_path::{StorePath, HASH_LEN};
 
 /// One referenced store path, gathered over all files.
@@ -26,6 +26,15 @@ pub struct Gathered {
 }
 
 impl Gathered {
+    /// Notes how `hit` spelled and anchored the path. Outcomes arrive in any order: the name
+    /// kept is the same whatever it is (the smallest non-empty one).
+    fn saw(&mut self, hit: &Hit) {
+        if self.name.is_empty() || hit.name < self.name {
+            self.name = hit.name.clone();
+        }
+        self.anchors.insert(hit.anchor);
+    }
+
     /// The target indices it is referenced from, if it is a live reference (not nuked).
     fn live_in(&self) -> impl Iterator<Item = usize> + '_ {
         let live = self.rule != Kind::NukedReference;
@@ -81,11 +90,7 @@ pub fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                     rule
                 };
                 let gathered = slot(&mut by_path, rule, key, outcome.target);
-                // Outcomes arrive in any order: keep the same name whatever it is.
-                if gathered.name.is_empty() || hit.name < gathered.name {
-                    gathered.name = hit.name.clone();
-                }
-                gathered.anchors.insert(hit.anchor);
+                gathered.saw(hit);
                 gathered.locations.push(Location {
                     path: targets[outcome.target].path_of(&outcome.rel),
                     target: targets[outcome.target].given.clone(),
@@ -113,10 +118,7 @@ pub fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
         for hit in &outcome.name_hits {
             let key = hit.reference_key();
             let gathered = slot(&mut by_path, Kind::StoreReference, &key, outcome.target);
-            gathered.anchors.insert(hit.anchor);
-            if gathered.name.is_empty() || hit.name < gathered.name {
-                gathered.name = hit.name.clone();
-            }
+            gathered.saw(hit);
             gathered.locations.push(Location {
                 path: targets[outcome.target].path_of(&outcome.rel),
                 target: targets[outcome.target].given.clone(),

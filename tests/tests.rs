@@ -10,6 +10,7 @@ mod fixtures;
 mod flake;
 mod formats;
 mod large;
+mod layout;
 mod limits;
 mod mkcheck;
 mod nix;

@@ -10,7 +10,8 @@
 use std::collections::HashSet;
 
 use super::elf::{ElfFile, Span};
-use super::{Place, ReadAt};
+use super::place::Place;
+use super::read_at::ReadAt;
 
 /// The magic that starts every archive.
 pub const MAGIC: &[u8] = b"!<arch>\n";

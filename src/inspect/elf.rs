@@ -20,7 +20,8 @@ use goblin::elf::sym::{Sym, Symtab};
 use goblin::elf::{Elf, ProgramHeader, SectionHeader};
 
 use super::demangle::demangle;
-use super::{Place, ReadAt};
+use super::place::Place;
+use super::read_at::ReadAt;
 use crate::escape::escape_bytes;
 use crate::libraries::Area;
 use crate::model::{ElfFacts, ElfType};
@@ -63,6 +64,69 @@ pub struct ElfFile {
     /// Where the ELF data starts in the file (an archive member's data) and its length.
     base: u64,
     len: u64,
+}
+
+/// One symbol table with its string table.
+struct Symbols {
+    symbols: Vec<Sym>,
+    names: Vec<u8>,
+    /// Where the names lie in the file.
+    names_at: u64,
+}
+
+impl Symbols {
+    /// Records which of `wanted` the table defines (names compared as bytes: most symbols
+    /// are neither wanted nor near a hit).
+    fn defined(&self, wanted: &HashSet<&str>, defined: &mut HashSet<String>) {
+        if wanted.is_empty() {
+            return;
+        }
+        let wanted: HashSet<&[u8]> = wanted.iter().map(|w| w.as_bytes()).collect();
+        for sym in self.symbols.iter().filter(|s| s.st_shndx != 0) {
+            if let Some(name) = raw_name_at(&self.names, sym.st_name).filter(|n| wanted.contains(n))
+            {
+                defined.insert(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+    }
+
+    /// (file start, end or start when unsized, name) of the defined symbols in the sections
+    /// that hold a hit, in order.
+    fn spans(&self, elf: &ElfFile, hit_sections: &[bool]) -> Vec<(u64, u64, usize)> {
+        let mut spans: Vec<(u64, u64, usize)> = self
+            .symbols
+            .iter()
+            .filter(|sym| {
+                sym.st_shndx != 0 && hit_sections.get(sym.st_shndx).copied().unwrap_or(false)
+            })
+            .map(|sym| {
+                let section = &elf.sections[sym.st_shndx];
+                let start = if elf.facts.kind == ElfType::Relocatable {
+                    section.offset.saturating_add(sym.st_value)
+                } else {
+                    sym.st_value
+                        .wrapping_sub(section.addr)
+                        .wrapping_add(section.offset)
+                };
+                (start, start.saturating_add(sym.st_size), sym.st_name)
+            })
+            .collect();
+        spans.sort_unstable();
+        spans
+    }
+
+    /// The symbol name that `offset` falls in, if it lies in this table's names.
+    fn name_around(&self, offset: u64) -> Option<String> {
+        let at = usize::try_from(offset.checked_sub(self.names_at)?).ok()?;
+        if at >= self.names.len() {
+            return None;
+        }
+        let start = self.names[..at]
+            .iter()
+            .rposition(|&b| b == 0)
+            .map_or(0, |p| p + 1);
+        c_string(&self.names, start).map(|n| escape_bytes(demangle(&n).display().as_bytes()))
+    }
 }
 
 /// Where an ELF image lies: a whole file, or an archive member's data inside one.
@@ -407,84 +471,60 @@ impl ElfFile {
             tables.retain(|s| s.kind == SHT_SYMTAB);
         }
         for table in tables {
-            let Some(names_section) = self.sections.get(table.link as usize) else {
+            let Some(table) = self.symbols(file, table)? else {
                 continue;
             };
-            let symbols = read_region(file, self.span(), table.offset, table.size, "symbol table")?;
-            let names = read_region(
-                file,
-                self.span(),
-                names_section.offset,
-                names_section.size,
-                "symbol names",
-            )?;
-            let count = (table.size / Sym::size(self.ctx.container) as u64) as usize;
-            let symtab = Symtab::parse(&symbols, 0, count, self.ctx)
-                .map_err(|e| format!("symbol table: {e}"))?;
-            // (start, end or start when unsized, name) of the symbols in sections with hits.
-            let mut spans: Vec<(u64, u64, usize)> = Vec::new();
-            let wanted_bytes: HashSet<&[u8]> = wanted.iter().map(|w| w.as_bytes()).collect();
-            for sym in symtab.iter() {
-                if sym.st_shndx == 0 {
-                    continue;
-                }
-                // Names are compared as bytes: most symbols are neither wanted nor near a hit.
-                if !wanted.is_empty() {
-                    if let Some(name) =
-                        raw_name_at(&names, sym.st_name).filter(|n| wanted_bytes.contains(n))
-                    {
-                        defined.insert(String::from_utf8_lossy(name).into_owned());
-                    }
-                }
-                if !hit_sections.get(sym.st_shndx).copied().unwrap_or(false) {
-                    continue;
-                }
-                let section = &self.sections[sym.st_shndx];
-                let start = if self.facts.kind == ElfType::Relocatable {
-                    section.offset.saturating_add(sym.st_value)
-                } else {
-                    sym.st_value
-                        .wrapping_sub(section.addr)
-                        .wrapping_add(section.offset)
-                };
-                spans.push((start, start.saturating_add(sym.st_size), sym.st_name));
-            }
-            spans.sort_unstable();
+            table.defined(wanted, &mut defined);
+            let spans = table.spans(self, &hit_sections);
             for (place, &offset) in places.iter_mut().zip(offsets) {
-                if place.symbol.is_some() {
-                    continue;
+                if place.symbol.is_none() {
+                    place.symbol = self.enclosing(&spans, offset, &table.names);
                 }
-                // The last symbol starting at or before the offset encloses it if it is unsized
-                // (GHC's string literals, assembler labels) or long enough.
-                let at = spans.partition_point(|&(start, _, _)| start <= offset);
-                let Some(&(start, end, name)) = at.checked_sub(1).and_then(|i| spans.get(i)) else {
-                    continue;
-                };
-                let section = self.sections.iter().find(|s| s.contains(offset));
-                let same_section = section.is_some_and(|s| s.contains(start));
-                if same_section && (end == start || offset < end) {
-                    place.symbol = name_at(&names, name)
-                        .map(|n| escape_bytes(demangle(n).display().as_bytes()));
-                }
-            }
-            // A hit inside this table's own names is the name of a symbol (`<hash>-hi.c`).
-            let names_end = names_section.offset.saturating_add(names_section.size);
-            for (place, &offset) in places.iter_mut().zip(offsets) {
-                if place.symbol.is_none()
-                    && place.dynamic.is_none()
-                    && (names_section.offset..names_end).contains(&offset)
-                {
-                    let at = (offset - names_section.offset) as usize;
-                    let start = names[..at]
-                        .iter()
-                        .rposition(|&b| b == 0)
-                        .map_or(0, |p| p + 1);
-                    place.symbol = c_string(&names, start)
-                        .map(|n| escape_bytes(demangle(&n).display().as_bytes()));
+                // A hit inside this table's own names is the name of a symbol (`<hash>-hi.c`).
+                if place.symbol.is_none() && place.dynamic.is_none() {
+                    place.symbol = table.name_around(offset);
                 }
             }
         }
         Ok((places, defined))
+    }
+
+    /// A symbol table and its names, read from the file; `None` when it links to no section.
+    fn symbols(&self, file: &dyn ReadAt, table: &Section) -> Result<Option<Symbols>, String> {
+        let Some(names_section) = self.sections.get(table.link as usize) else {
+            return Ok(None);
+        };
+        let bytes = read_region(file, self.span(), table.offset, table.size, "symbol table")?;
+        let names = read_region(
+            file,
+            self.span(),
+            names_section.offset,
+            names_section.size,
+            "symbol names",
+        )?;
+        let count = (table.size / Sym::size(self.ctx.container) as u64) as usize;
+        let symtab =
+            Symtab::parse(&bytes, 0, count, self.ctx).map_err(|e| format!("symbol table: {e}"))?;
+        Ok(Some(Symbols {
+            symbols: symtab.iter().collect(),
+            names,
+            names_at: names_section.offset,
+        }))
+    }
+
+    /// The name of the symbol that encloses `offset`, demangled: the last of `spans`
+    /// starting at or before it, if it is unsized (GHC's string literals, assembler labels)
+    /// or long enough, in the same section.
+    fn enclosing(&self, spans: &[(u64, u64, usize)], offset: u64, names: &[u8]) -> Option<String> {
+        let at = spans.partition_point(|&(start, _, _)| start <= offset);
+        let &(start, end, name) = spans.get(at.checked_sub(1)?)?;
+        let section = self.sections.iter().find(|s| s.contains(offset));
+        let same_section = section.is_some_and(|s| s.contains(start));
+        if same_section && (end == start || offset < end) {
+            name_at(names, name).map(|n| escape_bytes(demangle(n).display().as_bytes()))
+        } else {
+            None
+        }
     }
 
     /// The section, loadedness and dynamic-linkage role of one offset.

@@ -8,79 +8,17 @@
 pub mod archive;
 pub mod demangle;
 pub mod elf;
+mod place;
+mod read_at;
+
+pub use place::Place;
+pub use read_at::{Prefixed, ReadAt};
 
 use std::collections::HashSet;
-use std::fs::File;
-use std::io;
-use std::os::unix::fs::FileExt;
-
-use serde::Serialize;
 
 use self::elf::{ElfFile, Span};
 use crate::libraries::Area;
 use crate::model::ElfFacts;
-
-/// Bytes read by position: a file (with `pread`), or a buffer (tests and fuzzing).
-pub trait ReadAt {
-    /// Fills `buf` from `offset`, or fails if the source ends first.
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
-}
-
-impl ReadAt for File {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        FileExt::read_exact_at(self, buf, offset)
-    }
-}
-
-impl ReadAt for &[u8] {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        let source = usize::try_from(offset)
-            .ok()
-            .and_then(|start| self.get(start..start.checked_add(buf.len())?))
-            .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
-        buf.copy_from_slice(source);
-        Ok(())
-    }
-}
-
-/// A file whose first bytes are already in memory (the scan's first chunk): reads inside
-/// them cost no system call, the rest go to the file.
-pub struct Prefixed<'a> {
-    pub prefix: &'a [u8],
-    pub file: &'a File,
-}
-
-impl ReadAt for Prefixed<'_> {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        let inside = usize::try_from(offset)
-            .ok()
-            .and_then(|start| self.prefix.get(start..start.checked_add(buf.len())?));
-        match inside {
-            Some(bytes) => {
-                buf.copy_from_slice(bytes);
-                Ok(())
-            }
-            None => FileExt::read_exact_at(self.file, buf, offset),
-        }
-    }
-}
-
-/// Where one byte offset sits inside a binary.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Place {
-    /// The ELF section holding it.
-    pub section: Option<String>,
-    /// Whether it is loaded at run time (inside a `PT_LOAD` segment; for a `.o`, an
-    /// allocated section).
-    pub loaded: Option<bool>,
-    /// The enclosing symbol, demangled.
-    pub symbol: Option<String>,
-    /// The archive member (`bar.o` of `libfoo.a`).
-    pub member: Option<String>,
-    /// `interpreter`, `rpath` or `runpath` when it is part of one.
-    #[serde(skip)]
-    pub dynamic: Option<&'static str>,
-}
 
 /// What a file's first bytes say it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,38 +4,9 @@ use std::collections::HashSet;
 
 use serde::{Serialize, Serializer};
 
+use super::named::named;
+use super::severity::Severity;
 use super::RuleText;
-
-/// Defines an enum whose variants each have a stable kebab-case id, written once: serde's
-/// name for the variant, [`id`](Kind::id), [`from_id`](Kind::from_id) and `ALL` all come
-/// from it.
-macro_rules! named {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$doc:meta])* $variant:ident = $id:literal,)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-        pub enum $name {
-            $($(#[$doc])* #[serde(rename = $id)] $variant,)*
-        }
-
-        impl $name {
-            /// Every one, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            /// Its stable id.
-            pub fn id(self) -> &'static str {
-                match self {
-                    $($name::$variant => $id,)*
-                }
-            }
-
-            /// The one with this id.
-            pub fn from_id(id: &str) -> Option<$name> {
-                $name::ALL.iter().copied().find(|k| k.id() == id)
-            }
-        }
-    };
-}
-pub(crate) use named;
 
 named! {
     /// The kind of fault a finding is about; its id is also its rule's when no rule pack
@@ -61,16 +32,6 @@ named! {
         UnusedAllow = "unused-allow",
         /// The closure, or one reference, over the policy's budget.
         OverBudget = "over-budget",
-    }
-}
-
-named! {
-    /// How much a finding matters.
-    pub enum Severity {
-        /// Fails the audit.
-        Error = "error",
-        Warning = "warning",
-        Info = "info",
     }
 }
 

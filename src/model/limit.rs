@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::finding::named;
+use super::named::named;
 use crate::units::{counted, human_bytes, ByteSize};
 
 /// The limits in force.

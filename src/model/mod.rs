@@ -10,7 +10,9 @@ mod binary;
 mod diff;
 mod finding;
 mod limit;
+mod named;
 mod rule_text;
+mod severity;
 
 use serde::Serialize;
 
@@ -21,12 +23,12 @@ pub use baseline::{Applied, BaselineEntry};
 pub use binary::{Binary, ElfFacts, ElfType, Identity};
 pub use diff::{Changed, Diff, Side, SideFinding, DIFF_SCHEMA};
 pub use finding::{
-    unknown_size_paths, Anchor, Evidence, Finding, Kind, Linkage, Location, Reference, Severity,
-    Size, SizeSource,
+    unknown_size_paths, Anchor, Evidence, Finding, Kind, Linkage, Location, Reference, Size,
+    SizeSource,
 };
 pub use limit::{Limit, Limits, Reached};
-
-pub use rule_text::{Level, RuleText};
+pub use rule_text::RuleText;
+pub use severity::{Level, Severity};
 
 /// An audited target and the derivation that built its store path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,7 +84,7 @@ pub struct Summary {
     pub unknown_size_references: u64,
 }
 
-finding::named! {
+named::named! {
     /// The outcome of the audit.
     pub enum Verdict {
         Pass = "pass",

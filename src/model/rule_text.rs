@@ -1,37 +1,7 @@
 //! What a rule says: the text `stowaway explain` prints and SARIF describes, and the level a
 //! finding under it has by default.
 
-use serde::Deserialize;
-
-use super::Severity;
-
-/// The severity a rule has unless something (an allow, a self-reference) lowers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Fails the audit.
-    Deny,
-    Warn,
-    Info,
-}
-
-impl Level {
-    pub fn severity(self) -> Severity {
-        match self {
-            Level::Deny => Severity::Error,
-            Level::Warn => Severity::Warning,
-            Level::Info => Severity::Info,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Deny => "deny",
-            Level::Warn => "warn",
-            Level::Info => "info",
-        }
-    }
-}
+use super::severity::Level;
 
 /// What a rule means and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use crate::model::{Anchor, Evidence, Finding, Report, Severity, SizeSource, Verdict};
+use crate::model::{Anchor, Evidence, Finding, Location, Report, Severity, SizeSource, Verdict};
 use crate::units::{human_bytes, plural};
 
 pub(super) const RED: &str = "\x1b[31m";
@@ -128,41 +128,13 @@ fn write_finding(
         &[]
     };
     for (n, location) in locations.iter().enumerate() {
-        // With several targets, say which one.
-        let file = if many_targets {
-            &location.path
-        } else {
-            &location.file
-        };
-        let file = match &location.member {
-            Some(member) => format!("{file}({member})"),
-            None => file.clone(),
-        };
-        let mut place = match location.offset {
-            Some(offset) => format!("{file}+{offset:#x}"),
-            None if location.anchor == Some(Anchor::FileName) => format!("{file} (its name)"),
-            None => format!("{file} (symlink)"),
-        };
-        let mut inside = Vec::new();
-        if let Some(section) = &location.section {
-            inside.push(section.clone());
-        }
-        match location.loaded {
-            Some(true) => inside.push("loaded".to_string()),
-            Some(false) => inside.push("not loaded".to_string()),
-            None => {}
-        }
-        if let Some(symbol) = &location.symbol {
-            inside.push(format!("in {symbol}"));
-        }
-        if !inside.is_empty() {
-            place = format!("{place} [{}]", inside.join(", "));
-        }
-        if !location.subpath.is_empty() {
-            place = format!("{place}  → {}", location.subpath);
-        }
         let lead = if n == 0 { "at" } else { "  " };
-        writeln!(out, "  {}       {}", p.paint(DIM, lead), place)?;
+        writeln!(
+            out,
+            "  {}       {}",
+            p.paint(DIM, lead),
+            place(location, many_targets)
+        )?;
         writeln!(out, "           {}", p.paint(DIM, &location.excerpt))?;
     }
     if finding.more_locations > 0 {
@@ -176,6 +148,44 @@ fn write_finding(
         writeln!(out, "  {}      {}", p.paint(GREEN, "fix"), fix)?;
     }
     writeln!(out)
+}
+
+/// A place in one line: `bin/app+0x3000 [.rodata, loaded, in main]  → /etc/ssl`; with
+/// several targets, the file's path names its target.
+fn place(location: &Location, many_targets: bool) -> String {
+    let file = if many_targets {
+        &location.path
+    } else {
+        &location.file
+    };
+    let file = match &location.member {
+        Some(member) => format!("{file}({member})"),
+        None => file.clone(),
+    };
+    let mut place = match location.offset {
+        Some(offset) => format!("{file}+{offset:#x}"),
+        None if location.anchor == Some(Anchor::FileName) => format!("{file} (its name)"),
+        None => format!("{file} (symlink)"),
+    };
+    let mut inside = Vec::new();
+    if let Some(section) = &location.section {
+        inside.push(section.clone());
+    }
+    match location.loaded {
+        Some(true) => inside.push("loaded".to_string()),
+        Some(false) => inside.push("not loaded".to_string()),
+        None => {}
+    }
+    if let Some(symbol) = &location.symbol {
+        inside.push(format!("in {symbol}"));
+    }
+    if !inside.is_empty() {
+        place = format!("{place} [{}]", inside.join(", "));
+    }
+    if !location.subpath.is_empty() {
+        place = format!("{place}  → {}", location.subpath);
+    }
+    place
 }
 
 /// One copy of a library: "static, tikv flavour, in bin/app: _rjem_malloc, _RJEM_MALLOC_CONF".
