@@ -4,6 +4,8 @@
 mod bad_input;
 mod ci;
 mod cli;
+mod controls;
+mod debian;
 mod diff;
 mod elf;
 mod fixtures;
@@ -18,4 +20,5 @@ mod policy;
 mod prerequisites;
 mod races;
 mod rules;
+mod sweep;
 mod util;

@@ -7,14 +7,15 @@
 //! hostile header (a section table past the end, 10^8 symbols claimed) is an error, not an
 //! allocation.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::dynamic::{DF_1_PIE, DT_FLAGS_1, DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_SONAME};
 use goblin::elf::header::{ET_DYN, ET_EXEC, ET_REL};
 use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD};
 use goblin::elf::section_header::{
-    SHF_ALLOC, SHF_EXECINSTR, SHT_DYNSYM, SHT_NOBITS, SHT_PROGBITS, SHT_STRTAB, SHT_SYMTAB,
+    SHF_ALLOC, SHF_EXECINSTR, SHT_DYNSYM, SHT_GNU_VERDEF, SHT_GNU_VERSYM, SHT_NOBITS, SHT_PROGBITS,
+    SHT_STRTAB, SHT_SYMTAB,
 };
 use goblin::elf::sym::{Sym, Symtab};
 use goblin::elf::{Elf, ProgramHeader, SectionHeader};
@@ -40,6 +41,8 @@ struct Section {
     exec: bool,
     kind: u32,
     link: u32,
+    /// `sh_info`: for a version definition section, how many definitions it holds.
+    info: u32,
 }
 
 impl Section {
@@ -305,6 +308,7 @@ impl ElfFile {
                 exec: h.sh_flags & u64::from(SHF_EXECINSTR) != 0,
                 kind: h.sh_type,
                 link: h.sh_link,
+                info: h.sh_info,
             })
             .collect())
     }
@@ -487,6 +491,124 @@ impl ElfFile {
             }
         }
         Ok((places, defined))
+    }
+
+    /// The version node each of `wanted` is defined with by default (`name@@NODE`) in the
+    /// dynamic symbols: how a shared build of a library marks its API, where a copy linked
+    /// into another object exports it unversioned. Empty for a file without version
+    /// definitions.
+    pub fn default_versions(
+        &self,
+        file: &dyn ReadAt,
+        wanted: &HashSet<&str>,
+    ) -> Result<HashMap<String, String>, String> {
+        let mut versions = HashMap::new();
+        let find = |kind: u32| self.sections.iter().find(|s| s.kind == kind && s.size > 0);
+        let (Some(dynsym), Some(versym), Some(verdef)) =
+            (find(SHT_DYNSYM), find(SHT_GNU_VERSYM), find(SHT_GNU_VERDEF))
+        else {
+            return Ok(versions);
+        };
+        if wanted.is_empty() {
+            return Ok(versions);
+        }
+        let Some(table) = self.symbols(file, dynsym)? else {
+            return Ok(versions);
+        };
+        let indices = read_region(
+            file,
+            self.span(),
+            versym.offset,
+            versym.size,
+            "symbol versions",
+        )?;
+        let nodes = self.version_nodes(file, verdef)?;
+        let wanted: HashSet<&[u8]> = wanted.iter().map(|w| w.as_bytes()).collect();
+        for (n, sym) in table.symbols.iter().enumerate() {
+            let Some(name) = raw_name_at(&table.names, sym.st_name).filter(|n| wanted.contains(n))
+            else {
+                continue;
+            };
+            let Some(raw) = indices.get(2 * n..2 * n + 2) else {
+                break;
+            };
+            let index = self.u16_at(raw);
+            // The top bit hides a version (`name@NODE`): only the default one counts.
+            if sym.st_shndx == 0 || index & 0x8000 != 0 {
+                continue;
+            }
+            if let Some(node) = nodes.get(&index) {
+                versions.insert(String::from_utf8_lossy(name).into_owned(), node.clone());
+            }
+        }
+        Ok(versions)
+    }
+
+    /// The version definitions of a `.gnu.version_d` section: index → node name.
+    fn version_nodes(
+        &self,
+        file: &dyn ReadAt,
+        verdef: &Section,
+    ) -> Result<HashMap<u16, String>, String> {
+        let bytes = read_region(
+            file,
+            self.span(),
+            verdef.offset,
+            verdef.size,
+            "version definitions",
+        )?;
+        let names = match self.sections.get(verdef.link as usize) {
+            Some(strings) => read_region(
+                file,
+                self.span(),
+                strings.offset,
+                strings.size,
+                "version names",
+            )?,
+            None => return Ok(HashMap::new()),
+        };
+        let mut nodes = HashMap::new();
+        let mut at = 0usize;
+        // Elf_Verdef: version, flags, ndx (u16), cnt (u16), hash, aux, next (u32); then
+        // Elf_Verdaux at +aux: name, next (u32). At most sh_info of them, each inside.
+        for _ in 0..verdef.info.min(1 << 16) {
+            let Some(entry) = bytes.get(at..at + 20) else {
+                break;
+            };
+            let index = self.u16_at(&entry[4..6]);
+            let aux = self.u32_at(&entry[12..16]) as usize;
+            let next = self.u32_at(&entry[16..20]) as usize;
+            if let Some(name) = bytes
+                .get(at.saturating_add(aux)..at.saturating_add(aux).saturating_add(4))
+                .map(|raw| self.u32_at(raw) as usize)
+                .and_then(|name| c_string(&names, name))
+            {
+                nodes.insert(index, name);
+            }
+            if next == 0 {
+                break;
+            }
+            at = at.saturating_add(next);
+        }
+        Ok(nodes)
+    }
+
+    fn u16_at(&self, raw: &[u8]) -> u16 {
+        let raw = [raw[0], raw[1]];
+        if self.ctx.le == Endian::Little {
+            u16::from_le_bytes(raw)
+        } else {
+            u16::from_be_bytes(raw)
+        }
+    }
+
+    fn u32_at(&self, raw: &[u8]) -> u32 {
+        let raw = [raw[0], raw[1], raw[2], raw[3]];
+        if self.ctx.le == Endian::Little {
+            u32::from_le_bytes(raw)
+        } else {
+            u32::from_be_bytes(raw)
+        }
     }
 
     /// A symbol table and its names, read from the file; `None` when it links to no section.

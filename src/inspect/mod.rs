@@ -14,7 +14,7 @@ mod read_at;
 pub use place::Place;
 pub use read_at::{Prefixed, ReadAt};
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use self::elf::{ElfFile, Span};
 use crate::libraries::Area;
@@ -48,6 +48,9 @@ pub struct Inspection {
     pub places: Vec<Place>,
     /// Which of the wanted symbol names the file defines.
     pub defined: HashSet<String>,
+    /// The version node each wanted symbol is defined with in the dynamic symbols
+    /// (`name@@NODE`), where it has one.
+    pub versions: HashMap<String, String>,
 }
 
 /// A file's structure, read once before its bytes are scanned and used after.
@@ -90,10 +93,12 @@ impl Parsed {
         match self {
             Parsed::Elf(elf) => {
                 let (places, defined) = elf.place(file, offsets, wanted)?;
+                let versions = elf.default_versions(file, wanted)?;
                 Ok(Inspection {
                     elf: Some(elf.facts),
                     places,
                     defined,
+                    versions,
                 })
             }
             Parsed::Archive => Ok(Inspection {

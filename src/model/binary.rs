@@ -54,11 +54,16 @@ pub struct ElfFacts {
     pub stripped: bool,
 }
 
-/// A library found in one file, with the evidence.
+/// A part of a library found in one file, with the evidence.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Identity {
     pub library: String,
-    pub flavour: String,
+    pub part: String,
+    /// The build it is, when something tells: its own items or a symbol version.
+    pub flavour: Option<String>,
+    /// Its symbols defined with a shared build's version (`OPENSSL_init_crypto@@OPENSSL_3.0.0`):
+    /// the file is that part itself, built to be loaded, not a copy linked in.
+    pub versioned: Vec<String>,
     /// Defined symbols that showed it.
     pub symbols: Vec<String>,
     /// Strings that showed it.

@@ -236,17 +236,25 @@ named! {
     }
 }
 
-/// One copy of a library in a process image, and how it was recognised.
+/// One copy of a part of a library in a process image, and the evidence it rests on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Evidence {
     pub library: String,
-    pub flavour: String,
+    pub part: String,
+    /// The build, when something tells.
+    pub flavour: Option<String>,
     pub linkage: Linkage,
     /// The file that holds the copy (relative to its target), or the needed name when it was
     /// not found.
     pub object: String,
     /// The chain of needed libraries that brings `object` in, from the executable.
     pub needed_via: Vec<String>,
+    /// A shared copy loaded by this name, which is one of the part's sonames.
+    pub soname: Option<String>,
+    /// A shared copy shown by its symbol versions (`name@@NODE`).
+    pub versioned: Vec<String>,
+    /// Defined symbols that showed a copy.
     pub symbols: Vec<String>,
+    /// Implementation strings that showed a copy.
     pub strings: Vec<String>,
 }

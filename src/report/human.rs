@@ -188,21 +188,35 @@ fn place(location: &Location, many_targets: bool) -> String {
     place
 }
 
-/// One copy of a library: "static, tikv flavour, in bin/app: _rjem_malloc, _RJEM_MALLOC_CONF".
+/// One copy of a part of a library and what it rests on: "static openssl libcrypto (3) in
+/// bin/app: defines OPENSSL_init_crypto; strings OPENSSL_MODULES".
 fn describe_copy(copy: &Evidence) -> String {
-    let mut text = format!("{} {} ({})", copy.linkage.id(), copy.library, copy.flavour);
+    let mut text = format!("{} {}", copy.linkage.id(), copy.library);
+    if copy.part != copy.library {
+        text.push_str(&format!(" {}", copy.part));
+    }
+    if let Some(flavour) = &copy.flavour {
+        text.push_str(&format!(" ({flavour})"));
+    }
     text.push_str(&format!(" in {}", copy.object));
     if !copy.needed_via.is_empty() {
         text.push_str(&format!(", needed by {}", copy.needed_via.join(" → ")));
     }
-    let shown: Vec<&str> = copy
-        .symbols
-        .iter()
-        .chain(&copy.strings)
-        .map(String::as_str)
-        .collect();
-    if !shown.is_empty() {
-        text.push_str(&format!(": {}", shown.join(", ")));
+    let mut evidence = Vec::new();
+    if let Some(soname) = &copy.soname {
+        evidence.push(format!("soname {soname}"));
+    }
+    if !copy.versioned.is_empty() {
+        evidence.push(format!("defines {}", copy.versioned.join(", ")));
+    }
+    if !copy.symbols.is_empty() {
+        evidence.push(format!("defines {}", copy.symbols.join(", ")));
+    }
+    if !copy.strings.is_empty() {
+        evidence.push(format!("strings {}", copy.strings.join(", ")));
+    }
+    if !evidence.is_empty() {
+        text.push_str(&format!(": {}", evidence.join("; ")));
     }
     text
 }

@@ -506,9 +506,11 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
                     outcome.file_kind =
                         inspection.elf.as_ref().map_or("archive", |e| e.kind.name());
                     outcome.places = offsets.into_iter().zip(inspection.places).collect();
-                    outcome.libraries = tools
-                        .signatures
-                        .identify(&sink.strings, &inspection.defined);
+                    outcome.libraries = tools.signatures.identify(
+                        &sink.strings,
+                        &inspection.defined,
+                        &inspection.versions,
+                    );
                     outcome.elf = inspection.elf.map(Box::new);
                 }
                 Err(reason) => outcome.unparseable = Some(reason),

@@ -28,12 +28,13 @@ impl From<NotStatic<'_>> for Finding {
     }
 }
 
-/// Copies of one library that should be one: `duplicate-library` or `mixed-linkage` (the
-/// kind of `rule`).
+/// Copies of one part of a library that should be one: `duplicate-library` or
+/// `mixed-linkage` (the kind of `rule`).
 pub struct Copies<'a> {
     pub kind: Kind,
     pub rule: &'a RuleText,
     pub library: &'a str,
+    pub part: &'a str,
     /// What to do: the library's own advice, which is more precise than the rule's.
     pub fix: String,
     pub executable: Location,
@@ -46,9 +47,14 @@ impl From<Copies<'_>> for Finding {
             Kind::MixedLinkage => "linked statically and also loaded dynamically",
             _ => "in the process twice",
         };
+        // "openssl (libcrypto)", or "liburing" when the part is the whole library.
+        let name = if copies.part == copies.library {
+            copies.library.to_string()
+        } else {
+            format!("{} ({})", copies.library, copies.part)
+        };
         let message = format!(
-            "{} is {what} in {} ({} copies)",
-            copies.library,
+            "{name} is {what} in {} ({} copies)",
             copies.executable.file,
             copies.copies.len()
         );

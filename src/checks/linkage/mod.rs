@@ -1,27 +1,34 @@
-//! Process images: which libraries each executable ends up with, and how many copies.
+//! Process images: which parts of which libraries each executable ends up with, and how many
+//! copies of each part.
 //!
-//! For every executable in the audited tree, the needed libraries are resolved as the dynamic
-//! loader would (RPATH or RUNPATH with `$ORIGIN`, inside the tree, and in store paths that
-//! exist on disk), transitively. Every object of that image contributes the library identities
-//! its bytes showed (a static copy), and every object that *is* a library contributes a shared
-//! copy, found by its contents or only by its name when it could not be read. Two copies of one
-//! library are `duplicate-library` (different flavours, or two static copies) or
-//! `mixed-linkage` (one build linked statically and loaded dynamically); two allocators of
-//! different families are `duplicate-allocator`; and an executable that was expected to be
-//! static but is not is `not-static`.
+//! For every executable in the audited tree, the needed libraries are resolved as glibc's
+//! loader would: RPATH or RUNPATH with `$ORIGIN`, inside the tree and in store paths that
+//! exist on disk, breadth first, and one object per name — a name an object was already
+//! loaded under (its soname, or the needed name) is never opened again, whatever RUNPATH the
+//! next requester has; only a needed name with a slash is opened as a path. Every object of
+//! the image then holds parts of libraries ([`crate::libraries`]): a shared copy when the
+//! object *is* the part (one of its sonames, or its symbols defined with a shared build's
+//! version), a static copy when its defined symbols or implementation strings show the part
+//! linked in.
+//!
+//! One part twice is the fault: `mixed-linkage` when one build is both linked in and loaded,
+//! `duplicate-library` for two builds (flavours), two shared copies or two static ones. Two
+//! parts of one library (libssl and libcrypto) are the normal case. Allocator parts of two
+//! libraries are `duplicate-allocator`; an executable expected to be static that is not is
+//! `not-static`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 mod diags;
 
 use diags::{Allocators, Copies, NotStatic};
 
 use crate::inputs::Target;
+use crate::libraries::PartId;
 use crate::model::{Evidence, Finding, Kind, Linkage, Location};
 use crate::rules::Catalogue;
-use crate::scan::ScanBuffer;
-use crate::scan::{self, Outcome, Tools};
+use crate::scan::{self, Outcome, ScanBuffer, Tools};
 
 /// An object of a process image: a file of the tree, a file outside it, or a name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,71 +82,96 @@ pub fn analyse(
         if !complete {
             cut.push(location.path.clone());
         }
-        findings.extend(duplicates(catalogue, tools, &copies, &location));
+        findings.extend(faults(catalogue, tools, &copies, &location));
     }
     Analysis { findings, cut }
 }
 
-/// The findings about the copies of libraries in one image.
-fn duplicates(
+/// The findings about the copies of parts in one image.
+fn faults(
     catalogue: &Catalogue,
     tools: &Tools,
-    copies: &[Evidence],
+    copies: &[(PartId, Evidence)],
     location: &Location,
 ) -> Vec<Finding> {
-    let mut by_library: BTreeMap<&str, Vec<&Evidence>> = BTreeMap::new();
-    for copy in copies {
-        by_library
-            .entry(copy.library.as_str())
-            .or_default()
-            .push(copy);
+    let mut by_part: BTreeMap<PartId, Vec<&Evidence>> = BTreeMap::new();
+    for (part, copy) in copies {
+        by_part.entry(*part).or_default().push(copy);
     }
     let mut findings = Vec::new();
-    for (library, copies) in &by_library {
+    for (&part, copies) in &by_part {
         if copies.len() < 2 {
             continue;
         }
-        let flavours: BTreeSet<&str> = copies.iter().map(|c| c.flavour.as_str()).collect();
+        let builds: BTreeSet<&str> = copies.iter().filter_map(|c| c.flavour.as_deref()).collect();
         let statics = copies
             .iter()
             .filter(|c| c.linkage == Linkage::Static)
             .count();
-        let mixed = flavours.len() == 1 && statics > 0 && statics < copies.len();
-        let kind = if mixed {
+        let kind = if builds.len() < 2 && statics > 0 && statics < copies.len() {
             Kind::MixedLinkage
         } else {
             Kind::DuplicateLibrary
         };
+        let library = tools.signatures.library_of(part);
         findings.push(Finding::from(Copies {
             kind,
             rule: catalogue.get(kind),
-            library,
-            fix: tools
-                .signatures
-                .library(library)
-                .map_or_else(|| catalogue.get(kind).fix_for(""), |l| l.fix.clone()),
+            library: &library.id,
+            part: &tools.signatures.part(part).id,
+            // The library's own advice is more precise than the rule's.
+            fix: library.fix.clone(),
             executable: location.clone(),
             copies: copies.iter().map(|&c| c.clone()).collect(),
         }));
     }
-    let allocators: Vec<&str> = by_library
+    let allocators: BTreeSet<usize> = by_part
         .keys()
-        .copied()
-        .filter(|id| tools.signatures.library(id).is_some_and(|l| l.allocator))
+        .filter(|&&part| tools.signatures.part(part).allocator)
+        .map(|part| part.library)
         .collect();
     if allocators.len() >= 2 {
+        let names: Vec<&str> = allocators
+            .iter()
+            .map(|&l| {
+                tools
+                    .signatures
+                    .library_of(PartId {
+                        library: l,
+                        part: 0,
+                    })
+                    .id
+                    .as_str()
+            })
+            .collect();
         findings.push(Finding::from(Allocators {
             rule: catalogue.get(Kind::DuplicateAllocator),
-            allocators: allocators.clone(),
+            allocators: names,
             executable: location.clone(),
             copies: copies
                 .iter()
-                .filter(|c| allocators.contains(&c.library.as_str()))
-                .cloned()
+                .filter(|(part, _)| tools.signatures.part(*part).allocator)
+                .map(|(_, copy)| copy.clone())
                 .collect(),
         }));
     }
     findings
+}
+
+/// `path` with `.` and `..` taken out, without touching the disk (as the loader joins
+/// `$ORIGIN/../lib` and a name).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Resolves needed names to objects and remembers what it read outside the tree.
@@ -201,6 +233,13 @@ impl<'a> Resolver<'a> {
                     }
                 })
                 .unwrap_or_default();
+            // A name with a slash is a path, opened as it is; any other is looked for in the
+            // search path.
+            let dirs = if name.contains('/') {
+                vec![String::new()]
+            } else {
+                dirs
+            };
             for dir in dirs {
                 let dir = match &origin {
                     Some(origin) => dir
@@ -208,11 +247,12 @@ impl<'a> Resolver<'a> {
                         .replace("$ORIGIN", &origin.to_string_lossy()),
                     None => dir,
                 };
-                let candidate = Path::new(&dir).join(name);
+                let candidate = lexical(&Path::new(&dir).join(name));
                 if let Some(&i) = self.by_path.get(candidate.as_path()) {
                     return Object::InTree(i);
                 }
-                if dir.starts_with(&format!("{}/", self.tools.store_dir)) && candidate.is_file() {
+                let in_store = candidate.starts_with(format!("{}/", self.tools.store_dir));
+                if in_store && candidate.is_file() {
                     return self.read_outside(candidate);
                 }
             }
@@ -242,13 +282,22 @@ impl<'a> Resolver<'a> {
         Object::OnDisk(path)
     }
 
-    /// Every copy of every known library in the image of executable `exe`, and whether
-    /// the whole image was followed (false past `max_image_objects`).
-    fn copies(&mut self, exe: usize) -> (Vec<Evidence>, bool) {
+    /// Every copy of every part of a known library in the image of executable `exe`, and
+    /// whether the whole image was followed (false past `max_image_objects`).
+    fn copies(&mut self, exe: usize) -> (Vec<(PartId, Evidence)>, bool) {
         let max_objects = self.tools.limits.max_image_objects;
         let mut complete = true;
         let mut copies = BTreeSet::new();
         let mut seen = BTreeSet::from([Object::InTree(exe)]);
+        // The names objects were loaded under: the loader opens no name twice.
+        let mut loaded: HashMap<String, Object> = HashMap::new();
+        if let Some(soname) = self.outcomes[exe]
+            .elf
+            .as_ref()
+            .and_then(|e| e.soname.clone())
+        {
+            loaded.insert(soname, Object::InTree(exe));
+        }
         // Each object with the chain of needed names that led to it (the last is its own).
         let mut queue = VecDeque::from([(Object::InTree(exe), Vec::<String>::new())]);
         let exe_name = self.outcomes[exe].rel.clone();
@@ -260,65 +309,80 @@ impl<'a> Resolver<'a> {
                     .collect(),
                 None => Vec::new(),
             };
-            let (label, needed, libraries, own_names) = match self.outcome(&object) {
-                Some(o) => (
-                    o.rel.clone(),
-                    o.elf.as_ref().map(|e| e.needed.clone()).unwrap_or_default(),
-                    o.libraries.clone(),
-                    o.elf
-                        .as_ref()
-                        .and_then(|e| e.soname.clone())
-                        .into_iter()
-                        .chain(chain.last().cloned())
-                        .collect::<Vec<_>>(),
-                ),
-                None => (
-                    String::new(),
-                    Vec::new(),
-                    Vec::new(),
-                    chain.last().cloned().into_iter().collect(),
-                ),
-            };
+            let outcome = self.outcome(&object);
+            let needed = outcome
+                .and_then(|o| o.elf.as_ref())
+                .map(|e| e.needed.clone())
+                .unwrap_or_default();
+            // Its names: its soname, and the name it was needed by.
+            let own_names: Vec<String> = outcome
+                .and_then(|o| o.elf.as_ref())
+                .and_then(|e| e.soname.clone())
+                .into_iter()
+                .chain(chain.last().cloned())
+                .collect();
             // The file when it was found, else the name it was needed by.
-            let shown = match (label.is_empty(), own_names.last()) {
-                (true, Some(name)) => name.clone(),
-                _ => label.clone(),
+            let shown = match outcome {
+                Some(o) => o.rel.clone(),
+                None => own_names.last().cloned().unwrap_or_default(),
             };
-            // The library this object is, by any of its names (soname, or the needed name).
-            let is = own_names
-                .iter()
-                .find_map(|n| self.tools.signatures.by_soname(n));
-            let mut counted_as_itself = false;
-            for identity in libraries {
-                let itself = is.is_some_and(|(l, _)| l.id == identity.library);
-                counted_as_itself |= itself;
-                copies.insert(Evidence {
-                    library: identity.library,
-                    flavour: identity.flavour,
-                    linkage: if itself {
-                        Linkage::Shared
-                    } else {
-                        Linkage::Static
-                    },
-                    object: shown.clone(),
-                    needed_via: needed_via.clone(),
-                    symbols: identity.symbols,
-                    strings: identity.strings,
-                });
+            let copy = |part: &str, library: &str| Evidence {
+                library: library.to_string(),
+                part: part.to_string(),
+                flavour: None,
+                linkage: Linkage::Shared,
+                object: shown.clone(),
+                needed_via: needed_via.clone(),
+                soname: None,
+                versioned: Vec::new(),
+                symbols: Vec::new(),
+                strings: Vec::new(),
+            };
+            // The parts it is, by any of its names.
+            let mut itself: BTreeMap<PartId, Evidence> = BTreeMap::new();
+            for name in &own_names {
+                for (part, flavour) in self.tools.signatures.by_soname(name) {
+                    let library = &self.tools.signatures.library_of(part).id;
+                    let entry = itself
+                        .entry(part)
+                        .or_insert_with(|| copy(&self.tools.signatures.part(part).id, library));
+                    entry.soname.get_or_insert_with(|| name.clone());
+                    if entry.flavour.is_none() {
+                        entry.flavour = flavour.map(str::to_string);
+                    }
+                }
             }
-            if let (Some((library, flavour)), false) = (is, counted_as_itself) {
-                copies.insert(Evidence {
-                    library: library.id.clone(),
-                    flavour: flavour.id.clone(),
-                    linkage: Linkage::Shared,
-                    object: shown.clone(),
-                    needed_via: needed_via.clone(),
-                    symbols: Vec::new(),
-                    strings: Vec::new(),
+            for identity in outcome.map(|o| o.libraries.clone()).unwrap_or_default() {
+                let Some(part) = self
+                    .tools
+                    .signatures
+                    .find_part(&identity.library, &identity.part)
+                else {
+                    continue;
+                };
+                // A part it is by name, or by a shared build's symbol versions, is its shared
+                // copy; anything else shown in it is a copy linked in.
+                let shared = itself.contains_key(&part) || !identity.versioned.is_empty();
+                let entry = itself.entry(part).or_insert_with(|| {
+                    let mut evidence = copy(&identity.part, &identity.library);
+                    if !shared {
+                        evidence.linkage = Linkage::Static;
+                    }
+                    evidence
                 });
+                if entry.flavour.is_none() {
+                    entry.flavour = identity.flavour.clone();
+                }
+                entry.versioned = identity.versioned;
+                entry.symbols = identity.symbols;
+                entry.strings = identity.strings;
             }
+            copies.extend(itself);
             for name in needed {
-                let next = self.resolve(&name, &object);
+                let next = match loaded.get(&name) {
+                    Some(already) if !name.contains('/') => already.clone(),
+                    _ => self.resolve(&name, &object),
+                };
                 if seen.contains(&next) {
                     continue;
                 }
@@ -327,6 +391,16 @@ impl<'a> Resolver<'a> {
                     break;
                 }
                 seen.insert(next.clone());
+                if !name.contains('/') {
+                    loaded.insert(name.clone(), next.clone());
+                }
+                if let Some(soname) = self
+                    .outcome(&next)
+                    .and_then(|o| o.elf.as_ref())
+                    .and_then(|e| e.soname.clone())
+                {
+                    loaded.entry(soname).or_insert_with(|| next.clone());
+                }
                 let mut chain = chain.clone();
                 chain.push(name);
                 queue.push_back((next, chain));
