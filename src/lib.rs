@@ -6,6 +6,7 @@
 //! [`cli`] → [`config`] → [`inputs`] → [`file_scan`] / [`scan`] → [`store_path`] → [`closure`] → [`audit`] →
 //! [`report`].
 
+pub mod archive;
 pub mod audit;
 pub mod baseline;
 pub mod cli;
