@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::detect::{Compression, SNIFF_BYTES};
-use super::error::limit_io_error;
+use super::error::{limit_io_error, LimitExceeded};
 use super::Limits;
 
 /// Output a stream may produce before the expansion ratio is checked: a small stream of
@@ -87,9 +87,25 @@ struct Counted<R> {
     count: Arc<AtomicU64>,
 }
 
+/// An error of the input under a decoder, marked so that it is not taken for corrupt
+/// compressed data on its way out.
+#[derive(Debug)]
+struct InputError(io::Error);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for InputError {}
+
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self
+            .inner
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), InputError(e)))?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
@@ -107,7 +123,20 @@ struct Bounded<'a> {
 
 impl Read for Bounded<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self.inner.read(buf).map_err(|e| {
+            let passes = e
+                .get_ref()
+                .is_some_and(|inner| inner.is::<InputError>() || inner.is::<LimitExceeded>());
+            if passes || e.kind() == io::ErrorKind::Interrupted {
+                e
+            } else {
+                // Whatever the decoder's own error kind (zstd says `Other`), it is corrupt data.
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("corrupt {} data: {e}", self.compression.name()),
+                )
+            }
+        })?;
         self.produced += n as u64;
         if self.produced > self.max_bytes {
             return Err(limit_io_error(format!(

@@ -29,7 +29,10 @@ use std::io::Read;
 
 use super::error::{shown, Error};
 use super::member::{Contents, FileMember, Listed, ListedKind, Member, MemberKind};
-use super::member_path::{whiteout, Whiteout};
+use super::member_path::{resolve_symlink, whiteout, Whiteout};
+
+/// Symlinks followed to find a layer member before giving up (a loop).
+const MAX_SYMLINK_HOPS: usize = 16;
 use super::tar_stream::{TarEntry, TarKind, TarStream};
 use super::Limits;
 
@@ -305,15 +308,22 @@ impl Filesystem {
         })
     }
 
-    /// The ordinal of the member whose data a regular file at `path` shows (a plain tar:
-    /// how a docker-archive's manifest finds its layer and config members).
+    /// The ordinal of the member whose data the regular file at `path` shows, following
+    /// symlinks inside the tree (a plain tar: how a docker-archive's manifest finds its
+    /// layer members; skopeo writes `<id>/layer.tar` as a symlink to `<digest>.tar`).
     pub(crate) fn file_member(&self, path: &[u8]) -> Option<u64> {
-        let visible = self.entries.get(path)?;
-        matches!(
-            visible.kind,
-            ListedKind::File { .. } | ListedKind::HardLink { .. }
-        )
-        .then_some(visible.contents.1)
+        let mut path = path.to_vec();
+        for _ in 0..MAX_SYMLINK_HOPS {
+            let visible = self.entries.get(&path)?;
+            match &visible.kind {
+                ListedKind::File { .. } | ListedKind::HardLink { .. } => {
+                    return Some(visible.contents.1)
+                }
+                ListedKind::Symlink { target } => path = resolve_symlink(&path, target)?,
+                ListedKind::Directory | ListedKind::Special => return None,
+            }
+        }
+        None
     }
 
     /// How member `ordinal` of `layer`, found at `path`, is visited, if it is.

@@ -100,6 +100,26 @@ pub(crate) fn join(parent: &[u8], name: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Where a symlink at `link` pointing to `target` leads inside the archive's tree,
+/// resolved lexically (the tree is not on disk); `None` if it climbs above the root.
+pub(crate) fn resolve_symlink(link: &[u8], target: &[u8]) -> Option<Vec<u8>> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    if !target.starts_with(b"/") {
+        let (parent, _) = split_last(link);
+        parts.extend(parent.split(|&b| b == b'/').filter(|c| !c.is_empty()));
+    }
+    for component in target.split(|&b| b == b'/') {
+        match component {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop()?;
+            }
+            _ => parts.push(component),
+        }
+    }
+    Some(parts.join(&b'/'))
+}
+
 /// What an image layer member's name says about the layers below it (OCI image spec,
 /// "Whiteouts").
 #[derive(Debug, PartialEq, Eq)]
@@ -170,6 +190,18 @@ mod tests {
         for bad in [&b""[..], b".", b"..", b"a/b", b"a\0"] {
             assert!(check_nar_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn symlinks_resolve_inside_the_tree() {
+        let resolve = |link: &str, target: &str| {
+            resolve_symlink(link.as_bytes(), target.as_bytes())
+                .map(|p| String::from_utf8(p).unwrap())
+        };
+        assert_eq!(resolve("ab/layer.tar", "../cd.tar"), Some("cd.tar".into()));
+        assert_eq!(resolve("ab/layer.tar", "/x/y"), Some("x/y".into()));
+        assert_eq!(resolve("a/b", "./c"), Some("a/c".into()));
+        assert_eq!(resolve("a/b", "../../c"), None);
     }
 
     #[test]
