@@ -99,8 +99,8 @@ impl<'a> Contents<'a> {
     }
 
     /// Reads the rest of the member into memory, or fails without reading if more than
-    /// `max_bytes` are left. Memory grows only with the bytes that really arrive, so a
-    /// declared size the archive does not back costs nothing.
+    /// `max_bytes` are left. The memory is allocated once at the declared size (within
+    /// the caller's bound), so a large member costs its size, not twice it.
     pub fn read_to_vec(&mut self, max_bytes: u64) -> io::Result<Vec<u8>> {
         let left = self.size - self.done;
         if left > max_bytes {
@@ -109,7 +109,7 @@ impl<'a> Contents<'a> {
                 self.size
             )));
         }
-        let mut bytes = Vec::with_capacity(left.min(1 << 20) as usize);
+        let mut bytes = Vec::with_capacity(usize::try_from(left).unwrap_or(usize::MAX));
         self.read_to_end(&mut bytes)?;
         Ok(bytes)
     }

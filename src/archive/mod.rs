@@ -35,7 +35,15 @@
 //! - `bzip2` 0.6, whose default backend is `libbz2-rs-sys`, pure Rust.
 //!
 //! All build without system libraries, so a static musl (pkgsStatic) build needs only a
-//! C compiler for the two bundled C decoders. The NAR reader is written here: the one
+//! C compiler for the two bundled C decoders.
+//!
+//! Measured with `examples/archive_peak` (release build, CPU time per pass, on the shared
+//! 2-core VM while a fuzzer ran on the other core) on a 429 MB tar of `/usr/bin` and
+//! `/usr/lib/gcc`: zstd 0.44 s a pass (about 970 MB/s; the `zstd` tool 0.42 s), gzip
+//! 1.0 s (430 MB/s; GNU `gzip -d` 2.3 s), xz 4.5 s (95 MB/s; `xz -d` 5.4 s), bzip2 11.9 s
+//! (36 MB/s; `bzip2 -d` 11.6 s). Peak memory (VmHWM of the whole process) on a 1.07 GB
+//! docker-archive, plain or gzipped, and its OCI layout: 4.2 MB with a 1.2 MB ELF member
+//! held; on the 429 MB tar, whose ELF members up to 35 MB are each held whole, 57-62 MB. The NAR reader is written here: the one
 //! NAR crate, `nix-nar`, takes paths as UTF-8 (NAR names are bytes), does not check entry
 //! order, and gives no bound on string lengths.
 
