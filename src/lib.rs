@@ -15,6 +15,7 @@
 //! here, and nothing else.
 
 mod app;
+pub mod archive;
 mod attribute;
 mod audit;
 mod checks;

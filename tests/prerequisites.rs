@@ -89,12 +89,25 @@ fn test_built_nix_files() -> BTreeSet<PathBuf> {
     files
 }
 
+/// The test sources: tests/*.rs and the modules in its folders (not node_modules or caches).
 fn rust_sources() -> Vec<PathBuf> {
-    let mut sources: Vec<PathBuf> = fs::read_dir(root().join("tests"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .collect();
+    let mut sources = Vec::new();
+    let mut dirs = vec![root().join("tests")];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if path.is_dir() && !matches!(name.as_str(), "validators" | "cache") {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                sources.push(path);
+            }
+        }
+    }
     sources.sort();
     sources
 }

@@ -1,6 +1,7 @@
 //! Integration tests: each runs the real `stowaway` binary on real input (fixtures built by
 //! Nix with real toolchains, temporary trees, and, in `nix`, outputs built by Nix on the spot).
 
+mod archive;
 mod bad_input;
 mod ci;
 mod cli;
