@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::detect::{Compression, SNIFF_BYTES};
 use super::error::{limit_io_error, LimitExceeded};
-use super::Limits;
+use super::limits::Limits;
 
 /// Output a stream may produce before the expansion ratio is checked: a small stream of
 /// zeros legitimately expands far past any sane ratio.

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use super::detect::Compression;
 use super::error::{shown, Error};
+use super::limits::Limits;
 use super::member_path::normalise;
-use super::Limits;
 
 /// Which image format an archive holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -33,8 +33,8 @@ use super::member_path::{resolve_symlink, whiteout, Whiteout};
 
 /// Symlinks followed to find a layer member before giving up (a loop).
 const MAX_SYMLINK_HOPS: usize = 16;
+use super::limits::Limits;
 use super::tar_stream::{TarEntry, TarKind, TarStream};
-use super::Limits;
 
 /// The headers of one layer (or of a plain tar), in archive order.
 #[derive(Clone, Debug, Default)]

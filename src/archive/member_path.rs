@@ -12,7 +12,7 @@
 //!   more than [`Limits::max_depth`](super::Limits::max_depth) components, is an error.
 
 use super::error::{shown, Error};
-use super::Limits;
+use super::limits::Limits;
 
 /// The tree-relative path of a tar member name; empty for the root itself (`./`, `/`).
 pub(crate) fn normalise(raw: &[u8], limits: &Limits) -> Result<Vec<u8>, Error> {

@@ -16,9 +16,9 @@
 use std::io::{self, Read};
 
 use super::error::{shown, Error};
+use super::limits::Limits;
 use super::member::{Contents, FileMember, ListedKind, Member, MemberKind};
 use super::member_path::{check_nar_name, join};
-use super::Limits;
 
 /// What a whole NAR pass found.
 #[derive(Debug)]

@@ -15,10 +15,10 @@ use super::detect::{sniff, Compression, Sniffed};
 use super::error::{shown, Error};
 use super::image::{self, Blobs, Image};
 use super::layers::{self, Filesystem, LayerCheck, MemberBudget};
+use super::limits::Limits;
 use super::member::Member;
 use super::tar_archive::MAX_JSON_BYTES;
 use super::tar_stream::TarStream;
-use super::Limits;
 
 pub(crate) struct DirPlan {
     pub(crate) image: Image,

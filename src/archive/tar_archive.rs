@@ -21,10 +21,10 @@ use super::detect::{sniff, Compression, Sniffed};
 use super::error::{shown, Error};
 use super::image::{self, Blobs, Image, ImagePlan};
 use super::layers::{self, Filesystem, LayerCheck, LayerListing, ListingBuilder, MemberBudget};
+use super::limits::Limits;
 use super::member::Member;
 use super::member_path::split_last;
 use super::tar_stream::{TarKind, TarStream};
-use super::Limits;
 
 /// JSON documents larger than this are not image metadata.
 pub(crate) const MAX_JSON_BYTES: u64 = 16 << 20;

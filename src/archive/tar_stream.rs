@@ -19,8 +19,8 @@
 use std::io::{self, Read};
 
 use super::error::{shown, Error};
+use super::limits::Limits;
 use super::member_path::normalise;
-use super::Limits;
 
 /// The most bytes of PAX records one member may carry (POSIX sets no bound; real ones
 /// are a few hundred bytes).
