@@ -3,8 +3,8 @@
 //!
 //! Each side is a saved JSON report (`stowaway.report/1`) or a path, audited on the spot with
 //! the same flags: a saved report is read through the JSON contract, a fresh audit from the
-//! model, into the same [`Side`], so they compare alike. A finding is identified across builds by what survives
-//! a rebuild (as in [`crate::baseline`]): its rule, the package (or library, or file) it is
+//! model, into the same [`Side`], so they compare alike. A finding is identified across
+//! builds by what survives a rebuild (as in [`crate::checks::baseline`]): its rule, the package (or library, or file) it is
 //! about and the output, never the hash or the version, which change with every build.
 
 use std::collections::BTreeMap;

@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Every module is private: what the binary, the tests and the fuzz targets use is re-exported
-//! here, and nothing else.
+//! here, and nothing else. The documentation worth reading is therefore that of the private
+//! items too (`cargo doc --document-private-items`), whose links may point anywhere.
+#![allow(rustdoc::private_intra_doc_links)]
 
 mod app;
 pub mod archive;

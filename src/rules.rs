@@ -1,7 +1,7 @@
 //! The rules findings are reported under: the catalogue of their texts, and rule packs that
 //! refine a kind of finding into a more precise rule.
 //!
-//! `rules/core.toml` describes each kind of finding ([`Rule`]): default severity, title,
+//! `rules/core.toml` describes each kind of finding ([`Kind`]): default severity, title,
 //! explanation, fix, links. A rule pack (`rules/*.toml`, embedded; more with `--rules DIR`)
 //! adds rules that `refine` one kind under conditions on what the earlier stages know: the
 //! referenced package, name and output, the subpath, the file, the ELF section, whether it is

@@ -1,8 +1,7 @@
 //! Enums whose variants have stable kebab-case ids, each id written once.
 
 /// Defines an enum whose variants each have a stable kebab-case id, written once: serde's
-/// name for the variant, [`id`](Kind::id), [`from_id`](Kind::from_id) and `ALL` all come
-/// from it.
+/// name for the variant, `id()`, `from_id()` and `ALL` all come from it.
 macro_rules! named {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$doc:meta])* $variant:ident = $id:literal,)* }) => {
         $(#[$meta])*

@@ -7,7 +7,7 @@
 //! file's structure is read once, when its first chunk arrives ([`crate::inspect`]); library
 //! strings are searched in the same pass over its bytes ([`crate::libraries`]); its hits are
 //! placed in sections and symbols after it. What the hits mean is decided later, in
-//! [`crate::audit`] and [`crate::linkage`].
+//! [`crate::attribute`] and [`crate::checks::linkage`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;

@@ -1,7 +1,7 @@
 //! The policy check: the severities, allows and denies of stowaway.toml and `--allow` applied
 //! to every finding, then its budgets and its unused allows as findings of their own.
 //!
-//! [`cfg`] reads the policy; [`diags`] holds the findings it adds.
+//! [`cfg`](mod@cfg) reads the policy; [`diags`] holds the findings it adds.
 
 pub mod cfg;
 mod diags;
