@@ -773,6 +773,10 @@ mod blocks {
         hi: usize,
     ) -> Option<Run> {
         let limit = hi.min((buf.len() + 1).saturating_sub(HASH_LEN));
+        if from >= limit {
+            // No window left (or none at all: every entry name is scanned, most are short).
+            return None;
+        }
         // A window starting before `limit` holds a unit that starts before `limit + 29`.
         let units_end = limit + HASH_LEN - UNIT + 1;
         let stop = units_end.min((buf.len() + 1).saturating_sub(SUPERBLOCK));
