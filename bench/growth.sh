@@ -82,7 +82,8 @@ inputs=()
 args=()
 for n in $COUNTS; do
     inputs+=("files-$n")
-    args+=(--files "files-$n=$n" --bytes "files-$n=$(du -sb --apparent-size "$G/files-$n" | cut -f1)")
+    args+=(--files "files-$n=$n" --bytes "files-$n=$(find "$G/files-$n" -type f -printf '%s\n' \
+        | awk '{s += $1} END {printf "%.0f", s}')")
 done
 for m in $SIZES; do
     inputs+=("bytes-$m")

@@ -70,7 +70,7 @@ def main():
         if input_ in sizes:
             s["bytes"] = sizes[input_]
             s["mb_s"] = sizes[input_] / med / 1e6
-        if input_ in counts:
+        if counts.get(input_, 0) > 1:
             s["files"] = counts[input_]
             s["us_per_file"] = med / counts[input_] * 1e6
             s["cpu_us_per_file"] = (s["user_s"] + s["sys_s"]) / counts[input_] * 1e6
