@@ -20,7 +20,7 @@
 //! (checksum lists, lock files) it never jumps and crawls. The x86_64 kernels classify bytes
 //! with SIMD instead: they sample 4 bytes in every 16 (a run of 32 always holds such a unit
 //! whole), search exactly only where a sample is clean, and cross a run 64 bytes a step. A
-//! long run's windows are looked up with one filter probe per 16 bytes ([`KnownHashes`]).
+//! long run's windows are looked up with one filter probe per 16 bytes (`KnownHashes`).
 //! Other CPUs use Nix's loop.
 //!
 //! Files are read in chunks into one reused, page-aligned buffer, with an overlap carried
@@ -760,7 +760,7 @@ mod blocks {
         breaks.wrapping_sub(0x1111_1111) & !breaks & 0x8888_8888 != 0
     }
 
-    /// [`Kernel::next_run`] by sampling: a quarter of the bytes are classified, in units of 4 (see
+    /// [`RunFinder::next_run`] by sampling: a quarter of the bytes are classified, in units of 4 (see
     /// [`BlockClassifier::any_clean_unit`]), and only a superblock with a clean unit (rare in
     /// binaries) is searched exactly, with [`next_run_blocks`].
     ///
@@ -820,7 +820,7 @@ mod blocks {
         }
     }
 
-    /// [`Kernel::next_run`] on blocks: classify 64 bytes, look for a lane of 16 hash characters,
+    /// [`RunFinder::next_run`] on blocks: classify 64 bytes, look for a lane of 16 hash characters,
     /// and only there measure the run around it. A run is crossed 64 bytes a step, never byte by
     /// byte.
     ///
