@@ -9,7 +9,8 @@
 #                   (default 1000, as many as bench/hashchars.sh's closure.json holds)
 # Needs: nix-build (Debian: apt install nix-bin; run as root, no daemon), and the inputs of
 # bench/hashchars.sh (run it first, or this script runs its input step). It writes each
-# input into /nix/store once per build and deletes it afterwards.
+# input into /nix/store once per build and deletes it afterwards, and deletes its candidate
+# paths and derivations at the end.
 #
 # This is Nix itself, not a port: bench/nix-scan.nix is a builtins.derivation whose builder
 # copies the input to $out and writes one candidate's store path into it. When the builder
@@ -92,6 +93,11 @@ EOF
         tail -n 1 "$RESULTS" | awk -F'\t' '{printf "   %-8s run %s: total %7.2f s, builder %6.2f s, register %7.2f s, planted reference found: %s\n", $1, $2, $3, $4, $5, $6}'
     done
 done
+
+# The candidates and derivations are this script's own: leave the store as it was.
+shopt -s nullglob
+leftovers=(/nix/store/*-nix-scan-candidate-* /nix/store/*-nix-scan.drv)
+(( ${#leftovers[@]} == 0 )) || nix-store --delete "${leftovers[@]}" >/dev/null 2>&1 || true
 
 python3 - "$RESULTS" "$NS" <<'EOF'
 import os, statistics, sys
