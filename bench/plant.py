@@ -22,9 +22,22 @@ Subcommands (run.sh calls them in this order; each can be run by hand):
       scanner's read size). Refuses to write outside the bench work directory or into a
       file with more than one hard link.
 
+      BIG may be `-` (with --big-plants 0): the tree alone (bench/manyfiles.sh).
+
+  smalltree SOURCE TREE --files N --max-size BYTES --seed S
+      Writes TREE with N copies of the small regular files of SOURCE (at most BYTES each, in
+      a seeded order, cycling when SOURCE has fewer), 1000 to a directory: a tree of many
+      small real files (bench/growth.sh). Plant into it afterwards with `plant TREE -`.
+
   verify TRUTH
       Exit 0 when every planted path is still in place and the inputs still have the
       recorded sizes (run.sh uses it to decide whether the cached inputs can be reused).
+
+  score --truth TRUTH --stowaway REPORT.json [--rg RG.txt] [--input tree]
+      Prints the recall of one stowaway JSON report against the plants of one input (every
+      planted path at its file and offset, how many with the exact hash, name and subpath,
+      by placement, any missed or extra location), and rg's count; exit 1 when any plant
+      was missed.
 
   report --truth TRUTH --timings TSV --meta JSON --results OUT.json
       Prints the table (median wall time, throughput, peak RSS, stowaway/rg ratio), the
@@ -216,6 +229,31 @@ def cmd_concat(args):
           % (args.big, written, members, min(members, len(order))))
 
 
+# --- smalltree ----------------------------------------------------------------------------
+
+def cmd_smalltree(args):
+    source = os.fsencode(args.source)
+    small = [rel for rel, size, _ in regular_files(args.source) if 0 < size <= args.max_size]
+    if not small:
+        sys.exit("smalltree: no file of 1 to %d bytes under %s" % (args.max_size, args.source))
+    rng = random.Random(args.seed)
+    rng.shuffle(small)
+    tree = os.fsencode(args.tree)
+    if os.path.exists(tree):
+        shutil.rmtree(tree)
+    total = 0
+    for i in range(args.files):
+        rel = small[i % len(small)]
+        directory = os.path.join(tree, b"d%03d" % (i // 1000))
+        if i % 1000 == 0:
+            os.makedirs(directory)
+        dest = os.path.join(directory, b"f%06d-" % i + os.path.basename(rel))
+        shutil.copyfile(os.path.join(source, rel), dest)
+        total += os.path.getsize(dest)
+    print("smalltree: %s: %d files, %d bytes (from %d distinct small files)"
+          % (args.tree, args.files, total, min(args.files, len(small))))
+
+
 # --- plant --------------------------------------------------------------------------------
 
 class Intervals:
@@ -345,9 +383,11 @@ def write_plants(path_of, plants, work):
 def cmd_plant(args):
     rng = random.Random(args.seed)
     tree_root = os.fsencode(os.path.abspath(args.tree))
-    big = os.path.abspath(args.big)
-    big_rel = os.path.basename(os.fsencode(big))
-    work = os.path.dirname(big)
+    if args.big == "-" and args.big_plants:
+        sys.exit("plant: --big-plants needs a BIG file")
+    big = os.path.abspath(args.big) if args.big != "-" else None
+    big_rel = os.path.basename(os.fsencode(big)) if big else b""
+    work = os.path.dirname(big or os.path.dirname(os.fsdecode(tree_root)))
 
     files = regular_files(args.tree)
     multi = [rel for rel, _, nlink in files if nlink != 1]
@@ -361,7 +401,7 @@ def cmd_plant(args):
     forced = forced[: args.plants // 4]
 
     pre_tree = rg_offsets(args.tree)
-    pre_big = rg_offsets(big)
+    pre_big = rg_offsets(big) if big else {}
     reserved = {}
     for rel, offsets in pre_tree.items():
         for off in offsets:
@@ -373,12 +413,13 @@ def cmd_plant(args):
     seen = set()
     tree_plants = plant_into(rng, "tree", size_of, candidates, args.plants, forced,
                              reserved, seen)
-    big_size = os.path.getsize(big)
+    big_size = os.path.getsize(big) if big else 0
     big_plants = plant_into(rng, "big", {big_rel: big_size}, [big_rel], args.big_plants,
-                            [], big_reserved, seen)
+                            [], big_reserved, seen) if big else []
 
     write_plants(lambda rel: os.path.join(tree_root, rel), tree_plants, work)
-    write_plants(lambda rel: os.fsencode(big), big_plants, work)
+    if big:
+        write_plants(lambda rel: os.fsencode(big), big_plants, work)
 
     def listing(found):
         return [{"file": escape_bytes(rel), "offset": off}
@@ -404,7 +445,7 @@ def cmd_plant(args):
         kinds[(p["input"], p["kind"])] = kinds.get((p["input"], p["kind"]), 0) + 1
     print("plant: %d paths into %d files of the tree, %d into %s; kinds %s"
           % (len(tree_plants), len({p["file_hex"] for p in tree_plants}), len(big_plants),
-             os.path.basename(big), ", ".join("%s/%s=%d" % (a, b, n) for (a, b), n in sorted(kinds.items()))))
+             os.path.basename(big) if big else "no big file", ", ".join("%s/%s=%d" % (a, b, n) for (a, b), n in sorted(kinds.items()))))
     print("plant: pre-existing /nix/store/ occurrences (rg): tree %d, big %d"
           % (len(truth["preexisting"]["tree"]), len(truth["preexisting"]["big"])))
 
@@ -415,7 +456,7 @@ def cmd_verify(args):
     try:
         with open(args.truth) as f:
             truth = json.load(f)
-        if os.path.getsize(truth["big"]) != truth["big_bytes"]:
+        if truth["big"] and os.path.getsize(truth["big"]) != truth["big_bytes"]:
             raise ValueError("big changed size")
         files = regular_files(truth["tree"])
         if sum(size for _, size, _ in files) != truth["tree_bytes"] or len(files) != truth["tree_files"]:
@@ -509,6 +550,36 @@ def score_rg(out_path, root_name):
             per_file[path] = int(count)
             total += int(count)
     return total, per_file
+
+
+def cmd_score(args):
+    with open(args.truth) as f:
+        truth = json.load(f)
+    plants = [p for p in truth["plants"] if p["input"] == args.input]
+    sw = score_stowaway(args.stowaway, plants)
+    known = {(e["file"], e["offset"]) for e in truth["preexisting"][args.input]}
+    unexplained = [e for e in sw["extra_locations"] if (e["file"], e["offset"]) not in known]
+    print("stowaway recall: %d/%d planted found at file+offset (%.2f%%), %d with exact "
+          "hash/name/subpath; %d other locations, %d of them not found by rg beforehand; "
+          "findings %d"
+          % (sw["found"], sw["planted"], 100 * (sw["recall"] or 0), sw["exact"],
+             len(sw["extra_locations"]), len(unexplained), sw["findings"]))
+    print("  by placement: %s" % ", ".join(
+        "%s %d/%d" % (k, v["found"], v["planted"]) for k, v in sw["by_kind"].items()))
+    for miss in sw["missed"][:10]:
+        print("  missed: %s @%d (%s) %s" % (miss["file"], miss["offset"], miss["kind"], miss["path"]))
+    for extra in unexplained[:10]:
+        print("  extra : %s @%s %s [%s] %s" % (extra["file"], extra["offset"], extra["store_path"],
+                                              extra["anchor"], extra["excerpt"]))
+    if sw["errors"]:
+        print("  errors: %s" % sw["errors"][:5])
+    if args.rg:
+        root = os.fsencode(truth["tree"] if args.input == "tree" else truth["big"])
+        total, files = score_rg(args.rg, root)
+        print("rg -c total: %d in %d files vs %d planted + %d pre-existing (a lower bound: -c "
+              "counts lines)" % (total, len(files), len(plants),
+                                 len(truth["preexisting"][args.input])))
+    sys.exit(0 if sw["found"] == sw["planted"] else 1)
 
 
 def cmd_report(args):
@@ -670,9 +741,22 @@ def main():
     p.add_argument("--big-plants", type=int, default=200)
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_plant)
+    p = sub.add_parser("smalltree")
+    p.add_argument("source")
+    p.add_argument("tree")
+    p.add_argument("--files", type=int, required=True)
+    p.add_argument("--max-size", type=int, default=16384)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_smalltree)
     p = sub.add_parser("verify")
     p.add_argument("truth")
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("score")
+    p.add_argument("--truth", required=True)
+    p.add_argument("--stowaway", required=True)
+    p.add_argument("--rg")
+    p.add_argument("--input", default="tree", choices=("tree", "big"))
+    p.set_defaults(func=cmd_score)
     p = sub.add_parser("report")
     for name in ("truth", "timings", "meta", "results", "stowaway-tree", "stowaway-big",
                  "rg-tree", "rg-big"):

@@ -5,18 +5,25 @@
 //! [`Hit`]s (offset, hash, name, subpath, excerpt). It does not open files, parse store-path
 //! names into packages, or decide what a hit costs.
 //!
-//! The search is one pass with the skip loop of Nix's own reference scanner
-//! (`libstore/references.cc`): look at the last byte of a 32-byte window; if it cannot be part
-//! of a hash, no window that contains it can be one, so jump past it. On binaries this touches
-//! about one byte in thirty. Every window that survives lies in a *run* of hash characters
-//! (nix-base32 plus `e`, so that nuked `eeee…` hashes are seen too), and each run is classified:
+//! The search is one pass over *runs* of hash characters (nix-base32 plus `e`, so that nuked
+//! `eeee…` hashes are seen too) at least 32 long, and each run is classified:
 //!
 //! * a run of exactly 32 followed by `-<name>` and preceded by `<store-dir>/` is a store path;
 //! * the same without the store dir is a probable bare-hash reference;
 //! * when candidate hashes are known, every 32-byte window of any run is looked up, as Nix does,
 //!   so a hash glued to other text (`<hash>-hi.c` in `.symtab`) is found too.
 //!
-//! Files are read in chunks into one reused, 64-byte-aligned buffer, with an overlap carried
+//! Runs are found by one of several kernels with the same answers (tests compare them with
+//! a reference that checks every position). Nix's own reference scanner
+//! (`libstore/references.cc`) looks at the last byte of a 32-byte window and, if it cannot be
+//! in a hash, jumps past it: one byte in 32 on binaries, but on text made of hash characters
+//! (checksum lists, lock files) it never jumps and crawls. The x86_64 kernels classify bytes
+//! with SIMD instead: they sample 4 bytes in every 16 (a run of 32 always holds such a unit
+//! whole), search exactly only where a sample is clean, and cross a run 64 bytes a step. A
+//! long run's windows are looked up with one filter probe per 16 bytes (`KnownHashes`).
+//! Other CPUs use Nix's loop.
+//!
+//! Files are read in chunks into one reused, page-aligned buffer, with an overlap carried
 //! from chunk to chunk, so memory stays bounded whatever the file size, and a file that shrinks
 //! while it is read simply ends early (no memory map, so no SIGBUS).
 
@@ -44,6 +51,11 @@ const HEAD: usize = MAX_STORE_DIR_LEN + 1 + EXCERPT_CONTEXT;
 const CARRY: usize = (HEAD + RESERVE).div_ceil(64) * 64;
 /// The default read size: large enough to amortise syscalls, small enough to stay in L2.
 pub const DEFAULT_CHUNK: usize = 1 << 20;
+/// The page size that file reads are aligned to.
+const PAGE: usize = 4096;
+/// Reads are page-aligned when a chunk is at least this large: the first chunk then still
+/// holds the up to `PAGE - 1` extra bytes before the range besides the usual context.
+const ALIGNED_READS_FROM: usize = 2 * PAGE + CARRY;
 
 /// One store reference found in a byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,24 +115,141 @@ impl<F: FnMut(Hit)> ScanSink for F {
 /// searches run alongside.
 pub const CONTEXT: usize = HEAD;
 
-/// Hashes the first 8 bytes of a key: store-path hashes are uniformly random already.
+/// Hashes a key by its first 8 bytes: store-path hashes are uniformly random already, but
+/// their bytes are ASCII, so the word is multiplied to spread them over every bit (the table
+/// takes its bucket from the low bits and its tag from the top ones).
 #[derive(Default)]
 struct PrefixHasher(u64);
 
 impl Hasher for PrefixHasher {
     fn finish(&self) -> u64 {
-        self.0
+        self.0 ^ (self.0 >> 32)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8).take(1) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(17) ^ u64::from_le_bytes(word);
-        }
+        let mut word = [0u8; 8];
+        let len = bytes.len().min(8);
+        word[..len].copy_from_slice(&bytes[..len]);
+        self.0 = (self.0 ^ u64::from_le_bytes(word)).wrapping_mul(GOLDEN);
     }
 }
 
+/// 2^64 divided by the golden ratio: an odd multiplier that mixes low bits into high ones.
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
 type HashIndex = HashSet<[u8; HASH_LEN], BuildHasherDefault<PrefixHasher>>;
+
+/// One probe of a long run covers the windows that start in the `PROBE_STRIDE` bytes up to it.
+/// A probe reads 8 bytes, which lie inside each of those windows as long as the stride is at
+/// most `HASH_LEN - 8 + 1`.
+const PROBE_STRIDE: usize = 16;
+/// Filter bits per 8-byte piece of a candidate: about one probe in this many passes the filter
+/// by chance and costs an exact look-up of its windows.
+const FILTER_BITS_PER_PIECE: usize = 64;
+
+/// The candidate hashes (the known closure), and a filter that lets a long run of hash
+/// characters be searched for them with one probe every [`PROBE_STRIDE`] bytes rather than
+/// a table look-up of every 32-byte window, as Nix does.
+///
+/// A window at `k` that holds a candidate contains the probe `p` (the first on the run's
+/// probe grid at or after `k`) at `d = p - k < PROBE_STRIDE`, so the 8 bytes at `p` are the
+/// candidate's bytes `d..d + 8`. The filter holds those pieces, for every `d`, of every
+/// candidate: a probe that misses rules out every window it covers.
+#[derive(Debug, Clone, Default)]
+struct KnownHashes {
+    exact: HashIndex,
+    /// A bit per slot (see [`KnownHashes::slot`]); empty when there are no candidates.
+    pieces: Vec<u64>,
+    /// 64 minus the number of bits of a slot.
+    shift: u32,
+}
+
+impl KnownHashes {
+    fn new(exact: HashIndex) -> KnownHashes {
+        if exact.is_empty() {
+            return KnownHashes::default();
+        }
+        // At least a page, at most 2 MiB of filter: a store of 100,000 paths still fits, with
+        // more probes passing by chance.
+        let bits = (exact.len() * PROBE_STRIDE * FILTER_BITS_PER_PIECE)
+            .next_power_of_two()
+            .clamp(1 << 15, 1 << 24);
+        let mut known = KnownHashes {
+            pieces: vec![0; bits / 64],
+            shift: 64 - bits.trailing_zeros(),
+            exact: HashIndex::default(),
+        };
+        for hash in &exact {
+            for d in 0..PROBE_STRIDE {
+                let slot = known.slot(piece(hash, d));
+                known.pieces[slot / 64] |= 1 << (slot % 64);
+            }
+        }
+        known.exact = exact;
+        known
+    }
+
+    fn is_empty(&self) -> bool {
+        self.exact.is_empty()
+    }
+
+    fn contains(&self, window: &[u8]) -> bool {
+        <[u8; HASH_LEN]>::try_from(window).is_ok_and(|w| self.exact.contains(&w))
+    }
+
+    /// Where 8 bytes of a candidate would be in the filter.
+    #[inline(always)]
+    fn slot(&self, piece: u64) -> usize {
+        (piece.wrapping_mul(GOLDEN) >> self.shift) as usize
+    }
+
+    /// Whether these 8 bytes may be a piece of a candidate.
+    #[inline(always)]
+    fn may_hold(&self, piece: u64) -> bool {
+        let slot = self.slot(piece);
+        // The mask keeps the index in bounds without a check (the length is a power of two).
+        self.pieces[(slot / 64) & (self.pieces.len() - 1)] & (1 << (slot % 64)) != 0
+    }
+
+    /// Calls `found` with every `k` in `first..=last`, in order, whose window `buf[k..k + 32]`
+    /// is a candidate. Every byte from `first` to `last + 32` must be a hash character.
+    fn search(&self, buf: &[u8], first: usize, last: usize, mut found: impl FnMut(usize)) {
+        // The last probe is the first on the grid at or after `last`.
+        let probes_end = last + PROBE_STRIDE;
+        let mut from = first;
+        while let Some(probe) = self.next_probe_hit(buf, from, probes_end) {
+            // The windows whose probe this is: those starting after the previous one.
+            for k in probe.saturating_sub(PROBE_STRIDE - 1).max(first)..=probe.min(last) {
+                if self.may_hold(piece(buf, k)) && self.contains(&buf[k..k + HASH_LEN]) {
+                    found(k);
+                }
+            }
+            from = probe + PROBE_STRIDE;
+        }
+    }
+
+    /// The first probe of `from, from + 16, …` before `end` whose 8 bytes may be a piece of a
+    /// candidate. Kept apart, so that this loop, which a long run spends its time in, keeps
+    /// its few values in registers.
+    #[inline(never)]
+    fn next_probe_hit(&self, buf: &[u8], from: usize, end: usize) -> Option<usize> {
+        let mut probe = from;
+        while probe < end {
+            if self.may_hold(piece(buf, probe)) {
+                return Some(probe);
+            }
+            probe += PROBE_STRIDE;
+        }
+        None
+    }
+}
+
+/// The 8 bytes at `at`, as a word.
+#[inline(always)]
+fn piece(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
 
 /// The compiled search: built once per audit, shared by reference across worker threads.
 #[derive(Debug, Clone)]
@@ -128,7 +257,9 @@ pub struct Scanner {
     /// `<store-dir>/`, the anchor of a full store path.
     store_prefix: Vec<u8>,
     /// Hashes of the known closure; empty when no closure is known.
-    candidates: HashIndex,
+    candidates: KnownHashes,
+    /// How runs of hash characters are found on this CPU.
+    kernel: Kernel,
 }
 
 /// A reusable read buffer for one worker: the carry area followed by an aligned read area.
@@ -141,11 +272,12 @@ pub struct ScanBuffer {
 impl ScanBuffer {
     /// A buffer that reads `chunk` bytes at a time (at least 4 KiB).
     pub fn new(chunk: usize) -> ScanBuffer {
-        let chunk = chunk.max(4096);
-        let storage = vec![0u8; CARRY + chunk + 64];
-        let misalign = storage[CARRY..].as_ptr().align_offset(64);
+        let chunk = chunk.max(PAGE);
+        // The read area starts on a page, as the file reads do (see `scan_file_range`).
+        let storage = vec![0u8; CARRY + chunk + PAGE];
+        let misalign = storage[CARRY..].as_ptr().align_offset(PAGE);
         ScanBuffer {
-            read_at: CARRY + misalign.min(63),
+            read_at: CARRY + misalign.min(PAGE - 1),
             storage,
             chunk,
         }
@@ -197,8 +329,16 @@ impl Scanner {
             .collect();
         Scanner {
             store_prefix,
-            candidates,
+            candidates: KnownHashes::new(candidates),
+            kernel: Kernel::detect(),
         }
+    }
+
+    /// The same scanner with another kernel, for tests that compare them.
+    #[cfg(test)]
+    fn with_kernel(mut self, kernel: Kernel) -> Scanner {
+        self.kernel = kernel;
+        self
     }
 
     /// Scans the hits of `file` whose hash starts in `range` (reading a little before and
@@ -213,7 +353,13 @@ impl Scanner {
         buffer: &mut ScanBuffer,
         sink: &mut impl ScanSink,
     ) -> io::Result<u64> {
-        let from = range.start.saturating_sub(HEAD as u64);
+        let mut from = range.start.saturating_sub(HEAD as u64);
+        if buffer.chunk >= ALIGNED_READS_FROM {
+            // Every read then starts on a page boundary of the file, so the kernel copies whole
+            // pages to the aligned read area, rather than two part pages per page at
+            // mismatched alignments (the ranges of a split file start anywhere).
+            from -= from % PAGE as u64;
+        }
         let reader = RangeReader {
             file,
             position: from,
@@ -282,46 +428,53 @@ impl Scanner {
     /// Reports every hit whose hash starts in `buf[lo..hi]`; `buf[0]` is at file offset `base`.
     /// The caller guarantees `RESERVE` bytes after `hi` unless `hi` is the end of the input.
     fn scan_region(&self, buf: &[u8], lo: usize, hi: usize, base: u64, sink: &mut impl ScanSink) {
-        let mut i = lo;
-        while i < hi && i + HASH_LEN <= buf.len() {
-            // Nix's skip: the last byte that cannot be in a hash moves the window past it.
-            let Ok(window) = <&[u8; HASH_LEN]>::try_from(&buf[i..i + HASH_LEN]) else {
-                break;
-            };
-            if !is_run_byte(window[HASH_LEN - 1]) {
-                i += HASH_LEN;
-                continue;
-            }
-            if let Some(j) = window.iter().rposition(|&b| !is_run_byte(b)) {
-                i += j + 1;
-                continue;
-            }
-            let run_start = i == 0 || !is_run_byte(buf[i - 1]);
-            let mut end = i + HASH_LEN;
-            while end < buf.len() && is_run_byte(buf[end]) {
-                end += 1;
-            }
+        match self.kernel {
+            // SAFETY: these two use no CPU feature; `Kernel::detect` chose the others only
+            // where the CPU has their features.
+            Kernel::Portable => unsafe { self.scan_runs::<NixSkip>(buf, lo, hi, base, sink) },
+            #[cfg(test)]
+            Kernel::ScalarBlocks => unsafe {
+                self.scan_runs::<blocks::Sampled<blocks::ScalarBlocks>>(buf, lo, hi, base, sink);
+            },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sse2 => unsafe { x86::scan_region_sse2(self, buf, lo, hi, base, sink) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { x86::scan_region_avx2(self, buf, lo, hi, base, sink) },
+        }
+    }
+
+    /// [`Scanner::scan_region`] with the runs `F` finds; inlined into each kernel's entry, so
+    /// that a region dense with short runs (checksum lines) pays for no call per run.
+    ///
+    /// # Safety
+    /// The CPU must have the features `F` uses.
+    #[inline(always)]
+    unsafe fn scan_runs<F: RunFinder>(
+        &self,
+        buf: &[u8],
+        lo: usize,
+        hi: usize,
+        base: u64,
+        sink: &mut impl ScanSink,
+    ) {
+        let mut from = lo;
+        while let Some(Run { start, end }) = F::next_run(buf, from, hi) {
+            let run_start = start == 0 || !is_run_byte(buf[start - 1]);
             let mut classified = false;
-            if run_start && end == i + HASH_LEN {
-                if let Some(hit) = self.classify(buf, i, base) {
+            if run_start && end == start + HASH_LEN {
+                if let Some(hit) = self.classify(buf, start, base) {
                     classified = true;
                     sink.hit(hit, buf, base);
                 }
             }
-            if !self.candidates.is_empty() {
+            // A classified run is one window, already reported.
+            if !self.candidates.is_empty() && !classified {
                 let last = (end - HASH_LEN).min(hi - 1);
-                for k in i..=last {
-                    if k == i && classified {
-                        continue;
-                    }
-                    if let Ok(window) = <[u8; HASH_LEN]>::try_from(&buf[k..k + HASH_LEN]) {
-                        if self.candidates.contains(&window) {
-                            sink.hit(self.known_hash_hit(buf, k, base), buf, base);
-                        }
-                    }
-                }
+                self.candidates.search(buf, start, last, |k| {
+                    sink.hit(self.known_hash_hit(buf, k, base), buf, base);
+                });
             }
-            i = end + 1;
+            from = end + 1;
         }
     }
 
@@ -346,12 +499,7 @@ impl Scanner {
         }
         let prefix = &self.store_prefix;
         let anchored = start >= prefix.len() && &buf[start - prefix.len()..start] == prefix;
-        if !anchored
-            && !self
-                .candidates
-                .contains(&<[u8; HASH_LEN]>::try_from(hash).ok()?)
-            && is_hex(hash)
-        {
+        if !anchored && !self.candidates.contains(hash) && is_hex(hash) {
             // A 32-digit hex string (an MD5) followed by `-word` is far likelier than a store
             // hash without its store dir; a known closure hash is still taken.
             return None;
@@ -449,6 +597,498 @@ impl Scanner {
     }
 }
 
+/// A run of hash characters `buf[start..end]` at least [`HASH_LEN`] long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    /// Where the first window of the run that is searched starts (the run itself may begin
+    /// earlier, before the region).
+    start: usize,
+    /// The first byte after the run that is not a hash character, or the end of the buffer.
+    end: usize,
+}
+
+/// How runs of hash characters are found: the same answers, at the speed this CPU allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    /// Nix's skip loop: one byte in 32 on binaries, byte by byte inside a run. Used where no
+    /// classifier below is compiled in, and by the tests everywhere.
+    #[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+    Portable,
+    /// The block kernels' logic with a byte-by-byte classifier, so that tests cover it on
+    /// every CPU.
+    #[cfg(test)]
+    ScalarBlocks,
+    /// 64 bytes classified at a time with SSE2 (every x86_64 CPU has it).
+    #[cfg(target_arch = "x86_64")]
+    Sse2,
+    /// 64 bytes classified at a time with AVX2 nibble look-ups.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl Kernel {
+    /// Every kernel this CPU runs, for tests.
+    #[cfg(test)]
+    fn all() -> Vec<Kernel> {
+        let portable = [Kernel::Portable, Kernel::ScalarBlocks];
+        #[cfg(target_arch = "x86_64")]
+        let simd = [Kernel::Sse2, Kernel::Avx2]
+            .into_iter()
+            .filter(|&k| k != Kernel::Avx2 || std::arch::is_x86_feature_detected!("avx2"));
+        #[cfg(not(target_arch = "x86_64"))]
+        let simd = [];
+        portable.into_iter().chain(simd).collect()
+    }
+
+    /// The fastest kernel this CPU runs.
+    fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Kernel::Avx2;
+            }
+            Kernel::Sse2
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Kernel::Portable
+    }
+}
+
+/// Finds runs of hash characters: what the kernels differ in.
+trait RunFinder {
+    /// The first run whose first window starts at or after `from` and before `hi` (and ends
+    /// inside `buf`). Its `start` is that window: the run may begin before `from`.
+    ///
+    /// # Safety
+    /// The CPU must have the features the implementation uses.
+    unsafe fn next_run(buf: &[u8], from: usize, hi: usize) -> Option<Run>;
+}
+
+/// [`Kernel::Portable`].
+struct NixSkip;
+
+impl RunFinder for NixSkip {
+    #[inline(always)]
+    unsafe fn next_run(buf: &[u8], from: usize, hi: usize) -> Option<Run> {
+        next_run_portable(buf, from, hi)
+    }
+}
+
+/// Nix's skip loop (`libstore/references.cc`): if the last byte of a window cannot be in a
+/// hash, no window that contains it can be one, so move past it.
+fn next_run_portable(buf: &[u8], from: usize, hi: usize) -> Option<Run> {
+    let mut i = from;
+    while i < hi && i + HASH_LEN <= buf.len() {
+        let window = &buf[i..i + HASH_LEN];
+        if !is_run_byte(window[HASH_LEN - 1]) {
+            i += HASH_LEN;
+            continue;
+        }
+        if let Some(j) = window.iter().rposition(|&b| !is_run_byte(b)) {
+            i += j + 1;
+            continue;
+        }
+        let mut end = i + HASH_LEN;
+        while end < buf.len() && is_run_byte(buf[end]) {
+            end += 1;
+        }
+        return Some(Run { start: i, end });
+    }
+    None
+}
+
+/// The block kernels' shared logic: sampling, then exact 64-byte blocks where a sample says
+/// so. Only the classifiers differ (see `x86`; `ScalarBlocks` in tests).
+// Without a SIMD classifier for the target, only the tests use it.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+mod blocks {
+    use std::marker::PhantomData;
+
+    use super::{is_run_byte, Run, RunFinder, HASH_LEN};
+
+    /// The block kernels: sampling, then exact blocks where a sample says so.
+    pub(super) struct Sampled<C>(PhantomData<C>);
+
+    impl<C: BlockClassifier> RunFinder for Sampled<C> {
+        #[inline(always)]
+        unsafe fn next_run(buf: &[u8], from: usize, hi: usize) -> Option<Run> {
+            next_run_sampled::<C>(buf, from, hi)
+        }
+    }
+
+    /// Bytes a block classifier looks at in one step.
+    pub(super) const BLOCK: usize = 64;
+    /// A run of 32 contains every byte of at least one aligned lane of 16 on any grid, so looking
+    /// for lanes made only of hash characters finds every run, and on binaries and text finds
+    /// almost nothing else.
+    const LANE: usize = 16;
+
+    /// Bytes the sampling stage looks at in one step.
+    const SUPERBLOCK: usize = 128;
+    /// The sampled units are this long...
+    const UNIT: usize = 4;
+    /// ...and start at most this far apart, so that every window of 32 holds a whole one.
+    const UNIT_GAP: usize = 20;
+    const _: () = assert!(UNIT_GAP + UNIT <= HASH_LEN);
+
+    /// Classifies bytes many at a time.
+    pub(super) trait BlockClassifier {
+        /// Bit `j` is set when byte `j` of the 64 at `at` cannot be in a hash (the complement of
+        /// [`is_run_byte`]).
+        ///
+        /// # Safety
+        /// `at` must be valid for reads of [`BLOCK`] bytes, and the CPU must have the features the
+        /// implementation uses.
+        unsafe fn breaks(at: *const u8) -> u64;
+
+        /// Whether any sampled unit of the [`SUPERBLOCK`] bytes at `at` is made of hash characters
+        /// only. The units are [`UNIT`] bytes long, the first at offset 0, each starting at most
+        /// [`UNIT_GAP`] bytes after the one before, the last at most [`UNIT_GAP`] bytes before the
+        /// end: so every 32-byte window of hash characters holds a whole unit, and the superblock
+        /// that holds the unit says yes.
+        ///
+        /// # Safety
+        /// `at` must be valid for reads of [`SUPERBLOCK`] bytes, and the CPU must have the
+        /// features the implementation uses.
+        unsafe fn any_clean_unit(at: *const u8) -> bool;
+    }
+
+    /// Whether any 4-bit group of `breaks` is zero.
+    #[inline(always)]
+    pub(super) fn any_zero_nibble(breaks: u32) -> bool {
+        breaks.wrapping_sub(0x1111_1111) & !breaks & 0x8888_8888 != 0
+    }
+
+    /// [`RunFinder::next_run`] by sampling: a quarter of the bytes are classified, in units of 4 (see
+    /// [`BlockClassifier::any_clean_unit`]), and only a superblock with a clean unit (rare in
+    /// binaries) is searched exactly, with [`next_run_blocks`].
+    ///
+    /// # Safety
+    /// The CPU must have the features `C` uses.
+    #[inline(always)]
+    unsafe fn next_run_sampled<C: BlockClassifier>(
+        buf: &[u8],
+        from: usize,
+        hi: usize,
+    ) -> Option<Run> {
+        let limit = hi.min((buf.len() + 1).saturating_sub(HASH_LEN));
+        if from >= limit {
+            // No window left (or none at all: every entry name is scanned, most are short).
+            return None;
+        }
+        // A window starting before `limit` holds a unit that starts before `limit + 29`.
+        let units_end = limit + HASH_LEN - UNIT + 1;
+        let stop = units_end.min((buf.len() + 1).saturating_sub(SUPERBLOCK));
+        let mut at = from;
+        loop {
+            // The hot loop: on binaries, one superblock in hundreds has a clean unit.
+            while at < stop && !C::any_clean_unit(buf.as_ptr().add(at)) {
+                at += SUPERBLOCK;
+            }
+            // The windows before `at - 28` hold a unit of an earlier superblock: no run there.
+            let from_here = at.saturating_sub(HASH_LEN - UNIT).max(from);
+            if at >= units_end {
+                return None;
+            }
+            if at >= stop {
+                return next_run_blocks::<C>(buf, from_here, hi);
+            }
+            let run = next_run_blocks::<C>(buf, from_here, hi.min(at + SUPERBLOCK));
+            if run.is_some() {
+                return run;
+            }
+            at += SUPERBLOCK;
+        }
+    }
+
+    /// The breaks of the block at `at`; bytes past the end of `buf` count as breaks.
+    ///
+    /// # Safety
+    /// The CPU must have the features `C` uses.
+    #[inline(always)]
+    unsafe fn breaks_at<C: BlockClassifier>(buf: &[u8], at: usize) -> u64 {
+        if at + BLOCK <= buf.len() {
+            C::breaks(buf.as_ptr().add(at))
+        } else {
+            // The end of every file comes here: a copy padded with NULs (breaks) is cheaper
+            // than classifying byte by byte.
+            let mut block = [0u8; BLOCK];
+            let tail = buf.get(at..).unwrap_or_default();
+            block[..tail.len()].copy_from_slice(tail);
+            C::breaks(block.as_ptr())
+        }
+    }
+
+    /// [`RunFinder::next_run`] on blocks: classify 64 bytes, look for a lane of 16 hash characters,
+    /// and only there measure the run around it. A run is crossed 64 bytes a step, never byte by
+    /// byte.
+    ///
+    /// # Safety
+    /// The CPU must have the features `C` uses.
+    #[inline(always)]
+    unsafe fn next_run_blocks<C: BlockClassifier>(
+        buf: &[u8],
+        from: usize,
+        hi: usize,
+    ) -> Option<Run> {
+        // Windows start before `limit`, and a window's first whole lane starts at most 15 bytes
+        // after it.
+        let limit = hi.min((buf.len() + 1).saturating_sub(HASH_LEN));
+        let mut at = from;
+        while at < limit + LANE - 1 {
+            let lanes = clean_lanes(breaks_at::<C>(buf, at));
+            if lanes == 0 {
+                at += BLOCK;
+                continue;
+            }
+            let lane = at + lanes.trailing_zeros() as usize / LANE * LANE;
+            let start = run_start::<C>(buf, lane, from);
+            if start >= limit {
+                return None;
+            }
+            let end = run_end::<C>(buf, lane + LANE);
+            if end - start >= HASH_LEN {
+                return Some(Run { start, end });
+            }
+            at = end + 1;
+        }
+        None
+    }
+
+    /// Where the run of hash characters that reaches `at` begins, but not before `from`.
+    ///
+    /// # Safety
+    /// The CPU must have the features `C` uses.
+    #[inline(always)]
+    unsafe fn run_start<C: BlockClassifier>(buf: &[u8], at: usize, from: usize) -> usize {
+        if at >= BLOCK {
+            // Bit 63 is the byte just before `at`.
+            let breaks = C::breaks(buf.as_ptr().add(at - BLOCK));
+            if breaks != 0 {
+                return (at - breaks.leading_zeros() as usize).max(from);
+            }
+        }
+        run_start_slowly(buf, at, from)
+    }
+
+    /// [`run_start`] byte by byte, near the start of a buffer or inside a long run.
+    #[cold]
+    #[inline(never)]
+    fn run_start_slowly(buf: &[u8], at: usize, from: usize) -> usize {
+        let mut start = at;
+        while start > from && is_run_byte(buf[start - 1]) {
+            start -= 1;
+        }
+        start
+    }
+
+    /// The first break at or after `at`, or the end of `buf`.
+    ///
+    /// # Safety
+    /// The CPU must have the features `C` uses.
+    #[inline(always)]
+    unsafe fn run_end<C: BlockClassifier>(buf: &[u8], mut at: usize) -> usize {
+        loop {
+            let breaks = breaks_at::<C>(buf, at);
+            if breaks != 0 {
+                return (at + breaks.trailing_zeros() as usize).min(buf.len());
+            }
+            at += BLOCK;
+        }
+    }
+
+    /// A mask whose lowest set bit lies in the first 16-bit lane of `breaks` that is zero (a lane
+    /// of hash characters); zero if there is none. Lanes above the first may be flagged wrongly.
+    #[inline(always)]
+    fn clean_lanes(breaks: u64) -> u64 {
+        const LOW: u64 = 0x0001_0001_0001_0001;
+        const HIGH: u64 = 0x8000_8000_8000_8000;
+        breaks.wrapping_sub(LOW) & !breaks & HIGH
+    }
+
+    /// The portable classifier, for tests on every CPU.
+    #[cfg(test)]
+    pub(super) struct ScalarBlocks;
+
+    #[cfg(test)]
+    impl BlockClassifier for ScalarBlocks {
+        unsafe fn breaks(at: *const u8) -> u64 {
+            let block = std::slice::from_raw_parts(at, BLOCK);
+            block
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| !is_run_byte(b))
+                .fold(0, |breaks, (j, _)| breaks | 1 << j)
+        }
+
+        unsafe fn any_clean_unit(at: *const u8) -> bool {
+            let superblock = std::slice::from_raw_parts(at, SUPERBLOCK);
+            superblock
+                .chunks(16)
+                .any(|lane| lane[..UNIT].iter().all(|&b| is_run_byte(b)))
+        }
+    }
+}
+
+/// The x86_64 classifiers.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::blocks::{any_zero_nibble, BlockClassifier, Sampled};
+    use super::{ScanSink, Scanner};
+
+    pub(super) struct Sse2;
+
+    impl BlockClassifier for Sse2 {
+        #[inline(always)]
+        unsafe fn breaks(at: *const u8) -> u64 {
+            let mut runs = 0u64;
+            for k in 0..4 {
+                let v = _mm_loadu_si128(at.add(16 * k).cast());
+                runs |= (run_bytes_sse2(v) as u16 as u64) << (16 * k);
+            }
+            !runs
+        }
+
+        /// Dword `k` of each vector `k` of 16 bytes, four vectors at a time: units at offsets
+        /// 0, 20, 40, 60, then 64, 84, 104, 124.
+        #[inline(always)]
+        unsafe fn any_clean_unit(at: *const u8) -> bool {
+            let mut runs = 0u32;
+            for half in 0..2 {
+                let mut units = _mm_setzero_si128();
+                for k in 0..4 {
+                    let v = _mm_loadu_si128(at.add(64 * half + 16 * k).cast());
+                    let dword = _mm_setr_epi32(
+                        -((k == 0) as i32),
+                        -((k == 1) as i32),
+                        -((k == 2) as i32),
+                        -((k == 3) as i32),
+                    );
+                    units = _mm_or_si128(units, _mm_and_si128(v, dword));
+                }
+                runs |= (run_bytes_sse2(units) as u16 as u32) << (16 * half);
+            }
+            any_zero_nibble(!runs)
+        }
+    }
+
+    /// A bit per byte of `v` that can be in a hash: `0-9`, or `a-z` but `o`, `t`, `u`. SSE2
+    /// compares signed bytes only, so each range is shifted to start at -128.
+    #[inline(always)]
+    unsafe fn run_bytes_sse2(v: __m128i) -> i32 {
+        let digit = _mm_cmplt_epi8(
+            _mm_add_epi8(v, _mm_set1_epi8(0x80u8.wrapping_sub(b'0') as i8)),
+            _mm_set1_epi8(i8::MIN + 10),
+        );
+        let letter = _mm_cmplt_epi8(
+            _mm_add_epi8(v, _mm_set1_epi8(0x80u8.wrapping_sub(b'a') as i8)),
+            _mm_set1_epi8(i8::MIN + 26),
+        );
+        let excluded = _mm_or_si128(
+            _mm_cmpeq_epi8(v, _mm_set1_epi8(b'o' as i8)),
+            _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b't' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'u' as i8)),
+            ),
+        );
+        _mm_movemask_epi8(_mm_andnot_si128(excluded, _mm_or_si128(digit, letter)))
+    }
+
+    pub(super) struct Avx2;
+
+    /// By low nibble, which high nibbles make a hash character: bit 0 for `3` (digits), bit 1
+    /// for `6` (`a-n`, not `o`, and `` ` `` is excluded by its low nibble 0), bit 2 for `7`
+    /// (`p-z`, not `t`, `u`).
+    const BY_LOW_NIBBLE: [u8; 16] = {
+        let mut table = [0u8; 16];
+        let mut low = 0;
+        while low < 16 {
+            let digit = low <= 9;
+            let a_to_n = low >= 1 && low <= 14;
+            let p_to_z = low <= 10 && low != 4 && low != 5;
+            table[low] = digit as u8 | (a_to_n as u8) << 1 | (p_to_z as u8) << 2;
+            low += 1;
+        }
+        table
+    };
+    /// By high nibble, the bit of [`BY_LOW_NIBBLE`] it needs.
+    const BY_HIGH_NIBBLE: [u8; 16] = [0, 0, 0, 1, 0, 0, 2, 4, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    impl BlockClassifier for Avx2 {
+        #[inline(always)]
+        unsafe fn breaks(at: *const u8) -> u64 {
+            let first = breaks_avx2(_mm256_loadu_si256(at.cast()));
+            let second = breaks_avx2(_mm256_loadu_si256(at.add(32).cast()));
+            first | second << 32
+        }
+
+        /// Dword `k` of each 128-bit lane of vector `k` of 32 bytes, blended into one: units
+        /// at offsets 0, 36, 72, 108 and 16, 52, 88, 124.
+        #[inline(always)]
+        unsafe fn any_clean_unit(at: *const u8) -> bool {
+            let v0 = _mm256_loadu_si256(at.cast());
+            let v1 = _mm256_loadu_si256(at.add(32).cast());
+            let v2 = _mm256_loadu_si256(at.add(64).cast());
+            let v3 = _mm256_loadu_si256(at.add(96).cast());
+            let v01 = _mm256_blend_epi32::<0b0010_0010>(v0, v1);
+            let v23 = _mm256_blend_epi32::<0b1000_1000>(v2, v3);
+            let units = _mm256_blend_epi32::<0b1100_1100>(v01, v23);
+            any_zero_nibble(breaks_avx2(units) as u32)
+        }
+    }
+
+    /// A bit per byte of `v` that cannot be in a hash: its two nibbles' table entries share
+    /// no bit.
+    #[inline(always)]
+    unsafe fn breaks_avx2(v: __m256i) -> u64 {
+        let low_table = _mm256_broadcastsi128_si256(_mm_loadu_si128(BY_LOW_NIBBLE.as_ptr().cast()));
+        let high_table =
+            _mm256_broadcastsi128_si256(_mm_loadu_si128(BY_HIGH_NIBBLE.as_ptr().cast()));
+        let nibble = _mm256_set1_epi8(0x0f);
+        let low = _mm256_shuffle_epi8(low_table, _mm256_and_si256(v, nibble));
+        let high = _mm256_shuffle_epi8(
+            high_table,
+            _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble),
+        );
+        let none = _mm256_cmpeq_epi8(_mm256_and_si256(low, high), _mm256_setzero_si256());
+        _mm256_movemask_epi8(none) as u32 as u64
+    }
+
+    /// [`Scanner::scan_region`] with SSE2.
+    ///
+    /// # Safety
+    /// The CPU must have SSE2 (every x86_64 CPU does).
+    #[target_feature(enable = "sse2")]
+    pub(super) unsafe fn scan_region_sse2(
+        scanner: &Scanner,
+        buf: &[u8],
+        lo: usize,
+        hi: usize,
+        base: u64,
+        sink: &mut impl ScanSink,
+    ) {
+        scanner.scan_runs::<Sampled<Sse2>>(buf, lo, hi, base, sink);
+    }
+
+    /// [`Scanner::scan_region`] with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn scan_region_avx2(
+        scanner: &Scanner,
+        buf: &[u8],
+        lo: usize,
+        hi: usize,
+        base: u64,
+        sink: &mut impl ScanSink,
+    ) {
+        scanner.scan_runs::<Sampled<Avx2>>(buf, lo, hi, base, sink);
+    }
+}
+
 /// Printable ASCII: what an excerpt may extend over.
 fn is_printable(b: u8) -> bool {
     (0x20..0x7f).contains(&b)
@@ -495,6 +1135,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
+    use super::blocks::{BlockClassifier, ScalarBlocks, BLOCK};
     use super::*;
 
     const H1: &str = "0c0v9w0m4a9kcs2l4f4fyd8aspqvzd0f";
@@ -502,6 +1143,241 @@ mod tests {
 
     fn scanner() -> Scanner {
         Scanner::new("/nix/store", [])
+    }
+
+    /// The search as specified, one position at a time: the kernels must find exactly this.
+    /// (The hits are built by the same `classify` and `known_hash_hit`: what is compared is
+    /// which positions the kernels look at.)
+    fn reference_hits(scanner: &Scanner, buf: &[u8]) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        for p in 0..buf.len().saturating_sub(HASH_LEN - 1) {
+            let window = &buf[p..p + HASH_LEN];
+            if !window.iter().all(|&b| is_run_byte(b)) {
+                continue;
+            }
+            let starts_run = p == 0 || !is_run_byte(buf[p - 1]);
+            let ends_run = buf.get(p + HASH_LEN).is_none_or(|&b| !is_run_byte(b));
+            if starts_run && ends_run {
+                if let Some(hit) = scanner.classify(buf, p, 0) {
+                    hits.push(hit);
+                    continue;
+                }
+            }
+            if scanner.candidates.contains(window) {
+                hits.push(scanner.known_hash_hit(buf, p, 0));
+            }
+        }
+        hits
+    }
+
+    /// xorshift64*: inputs that are random but the same on every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[self.below(items.len())]
+        }
+        fn hash(&mut self) -> String {
+            (0..HASH_LEN)
+                .map(|_| *self.pick(NIX_BASE32) as char)
+                .collect()
+        }
+    }
+
+    /// Bytes that mix what the search must tell apart: runs of hash characters of every
+    /// length up to 100 (base32, hex, nuked `e`), candidate hashes alone and glued into runs,
+    /// store dirs, dashes, names, subpaths, NULs, breaks and arbitrary bytes.
+    fn random_input(rng: &mut Rng, candidates: &[String], len: usize) -> Vec<u8> {
+        const HEX: &[u8] = b"0123456789abcdef";
+        let mut out = Vec::with_capacity(len + 200);
+        while out.len() < len {
+            match rng.below(12) {
+                0 | 1 => {
+                    let run = rng.below(101);
+                    let alphabet = *rng.pick(&[&NIX_BASE32[..], HEX, b"e"]);
+                    out.extend((0..run).map(|_| *rng.pick(alphabet)));
+                }
+                2 => out.extend_from_slice(rng.pick(candidates).as_bytes()),
+                3 => {
+                    // A candidate inside a longer run, at any offset.
+                    let (before, after) = (rng.below(40), rng.below(40));
+                    out.extend((0..before).map(|_| *rng.pick(NIX_BASE32)));
+                    out.extend_from_slice(rng.pick(candidates).as_bytes());
+                    out.extend((0..after).map(|_| *rng.pick(NIX_BASE32)));
+                }
+                4 => out.extend_from_slice(rng.pick::<&[u8]>(&[b"/nix/store/", b"/gnu/store/"])),
+                5 => out.push(b'-'),
+                6 => {
+                    let name = *rng.pick(&["openssl-3.0.12-etc", ".hidden", "hi.c", "a", "x+y=z?"]);
+                    out.extend_from_slice(name.as_bytes());
+                }
+                7 => out.extend_from_slice(rng.pick::<&[u8]>(&[b"/etc/ssl", b"/lib/libz.so.1"])),
+                8 => out.extend((0..rng.below(40)).map(|_| 0)),
+                9 => out.push(*rng.pick(b"otu \n:\"/.")),
+                10 => out.extend((0..rng.below(64)).map(|_| rng.next() as u8)),
+                _ => {
+                    let store_path = format!("/nix/store/{}-{}", rng.hash(), "bash-5.2");
+                    out.extend_from_slice(store_path.as_bytes());
+                }
+            }
+        }
+        out
+    }
+
+    /// Candidates enough that the filter passes probes by chance now and then, so that the
+    /// exact look-up after a probe is exercised too.
+    fn random_candidates(rng: &mut Rng) -> Vec<String> {
+        (0..3000).map(|_| rng.hash()).collect()
+    }
+
+    #[test]
+    fn every_kernel_finds_what_the_reference_finds_on_random_inputs() {
+        let mut rng = Rng(0x5eed);
+        let candidates = random_candidates(&mut rng);
+        let planted = &candidates[..20];
+        let scanners = [
+            Scanner::new("/nix/store", []),
+            Scanner::new("/nix/store", candidates.iter().map(String::as_str)),
+        ];
+        let mut total = 0;
+        for case in 0..400 {
+            let len = if case % 10 == 0 {
+                20_000
+            } else {
+                rng.below(3000)
+            };
+            let data = random_input(&mut rng, planted, len);
+            let shift = rng.below(300);
+            for scanner in &scanners {
+                let expected = reference_hits(scanner, &data);
+                total += expected.len();
+                for kernel in Kernel::all() {
+                    let scanner = scanner.clone().with_kernel(kernel);
+                    assert_eq!(
+                        scanner.scan_bytes(&data),
+                        expected,
+                        "case {case}, {kernel:?}, whole buffer"
+                    );
+                    // In 4 KiB chunks, from a shifted start, so runs cross chunk boundaries.
+                    let mut shifted = vec![0u8; shift];
+                    shifted.extend_from_slice(&data);
+                    let mut hits = Vec::new();
+                    scanner
+                        .scan_stream(
+                            &shifted[..],
+                            0,
+                            shift as u64..u64::MAX,
+                            &mut ScanBuffer::new(4096),
+                            &mut |hit: Hit| {
+                                hits.push(Hit {
+                                    offset: hit.offset - shift as u64,
+                                    ..hit
+                                })
+                            },
+                        )
+                        .expect("in-memory read");
+                    assert_eq!(hits, expected, "case {case}, {kernel:?}, shift {shift}");
+                }
+            }
+        }
+        assert!(total > 2000, "the inputs hold hits of every kind: {total}");
+    }
+
+    #[test]
+    fn every_kernel_finds_a_lone_run_at_every_offset() {
+        let known = "0c0v9w0m4a9kcs2l4f4fyd8aspqvzd0f";
+        let scanner = Scanner::new("/nix/store", [known]);
+        let mut checked = 0;
+        for run_len in [16, 31, 32, 33, 47, 64, 65, 200] {
+            for at in 0..300 {
+                for filler in [b'\0', b'-', b'T'] {
+                    let mut data = vec![filler; 700];
+                    for (k, byte) in data[at..at + run_len].iter_mut().enumerate() {
+                        *byte = NIX_BASE32[(k * 7 + at) % 32];
+                    }
+                    if run_len >= 32 {
+                        // The known hash at the end of the run: found only by its window.
+                        let end = at + run_len;
+                        data[end - 32..end].copy_from_slice(known.as_bytes());
+                    }
+                    data[at + run_len..at + run_len + 4].copy_from_slice(b"-foo");
+                    let expected = reference_hits(&scanner, &data);
+                    checked += expected.len();
+                    for kernel in Kernel::all() {
+                        let scanner = scanner.clone().with_kernel(kernel);
+                        let found = scanner.scan_bytes(&data);
+                        assert_eq!(found, expected, "{kernel:?}, run of {run_len} at {at}");
+                        // Two regions that meet where the run's windows start find what one
+                        // does (a region's end bounds where windows start).
+                        let last_window = (at + run_len).saturating_sub(HASH_LEN);
+                        for cut in [at, at + 1, at + 2, last_window, last_window + 1] {
+                            let mut hits = Vec::new();
+                            for (lo, hi) in [(0, cut), (cut, data.len())] {
+                                scanner.scan_region(&data, lo, hi, 0, &mut |h| hits.push(h));
+                            }
+                            assert_eq!(hits, expected, "{kernel:?}, {run_len} at {at}, cut {cut}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            checked >= 6 * 300 * 3,
+            "every run of 32 or more is found: {checked}"
+        );
+    }
+
+    #[test]
+    fn the_classifiers_agree_with_the_byte_table() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        for block in bytes.chunks(BLOCK) {
+            let expected = block
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| !is_run_byte(b))
+                .fold(0u64, |m, (j, _)| m | 1 << j);
+            // SAFETY: each block is 64 bytes; the classifiers' features are checked.
+            unsafe {
+                assert_eq!(ScalarBlocks::breaks(block.as_ptr()), expected);
+                #[cfg(target_arch = "x86_64")]
+                {
+                    assert_eq!(x86::Sse2::breaks(block.as_ptr()), expected);
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        assert_eq!(x86::Avx2::breaks(block.as_ptr()), expected);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_known_hash_in_a_long_run_is_found_at_every_offset_by_the_filter() {
+        let mut rng = Rng(7);
+        let candidates = random_candidates(&mut rng);
+        let known = KnownHashes::new(
+            candidates
+                .iter()
+                .map(|c| <[u8; HASH_LEN]>::try_from(c.as_bytes()).expect("32 bytes"))
+                .collect(),
+        );
+        let mut run: Vec<u8> = (0..400).map(|_| *rng.pick(NIX_BASE32)).collect();
+        for at in 0..=run.len() - HASH_LEN {
+            let saved = run.clone();
+            run[at..at + HASH_LEN].copy_from_slice(candidates[at % 3000].as_bytes());
+            let mut found = Vec::new();
+            known.search(&run, 0, run.len() - HASH_LEN, |k| found.push(k));
+            assert_eq!(found, vec![at], "candidate at {at}");
+            run = saved;
+        }
     }
 
     #[test]
