@@ -370,8 +370,9 @@ impl Scanner {
     }
 
     /// The chunk loop: `reader` yields the bytes from file offset `first`; hits are reported
-    /// when their hash starts inside `own`.
-    fn scan_stream(
+    /// when their hash starts inside `own`. (Crate-visible for archive members, which arrive
+    /// as a stream: `scan::archive`.)
+    pub(crate) fn scan_stream(
         &self,
         mut reader: impl Read,
         first: u64,
@@ -416,6 +417,15 @@ impl Scanner {
             lo = hi - keep_from;
             carry = kept;
         }
+    }
+
+    /// Scans bytes already in memory as one region, reported to `sink` like a file's
+    /// chunks: an archive member held whole for inspection (`scan::archive`). Returns the
+    /// bytes scanned.
+    pub(crate) fn scan_held(&self, bytes: &[u8], sink: &mut impl ScanSink) -> u64 {
+        sink.region(bytes, 0..bytes.len(), 0);
+        self.scan_region(bytes, 0, bytes.len(), 0, sink);
+        bytes.len() as u64
     }
 
     /// Scans one in-memory buffer (tests and small inputs).

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::closure::nar_size::{entry_bytes, NarNode};
 use crate::inputs::{self, io_message, Entry, EntryKind, Target};
-use crate::inspect::{sniff, Format, Parsed, Place, Prefixed};
+use crate::inspect::{sniff, Format, Parsed, Place, Prefixed, ReadAt};
 use crate::libraries::{Area, Found, Signatures};
 use crate::model::{AuditError, Binary, ElfFacts, Identity, Kind, Skipped, Unparseable};
 use crate::model::{Limit, Limits};
@@ -38,7 +38,7 @@ const RANGE_LEN: u64 = 8 << 20;
 
 /// The hits of one file by (rule, referenced path: [`Hit::reference_key`]), within the limits
 /// on locations per path and paths per file.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Recorder {
     hits: BTreeMap<(Kind, String), (Vec<Hit>, u64)>,
     /// More distinct paths were seen than `max_paths_per_file`.
@@ -90,7 +90,7 @@ impl Recorder {
     }
 
     /// The limits these hits reached.
-    fn limits_reached(&self) -> impl Iterator<Item = Limit> {
+    pub(crate) fn limits_reached(&self) -> impl Iterator<Item = Limit> {
         let paths = self.overflow.then_some(Limit::MaxPathsPerFile);
         let locations = self
             .hits
@@ -110,7 +110,7 @@ impl Recorder {
 }
 
 /// What one walked entry contributed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Outcome {
     /// Index of the target it belongs to.
     pub target: usize,
@@ -148,7 +148,7 @@ pub struct Outcome {
 }
 
 /// What the scan of one file (or one range of it) hands back besides the byte count.
-struct FileSink<'a> {
+pub(crate) struct FileSink<'a> {
     signatures: &'a Signatures,
     file_strings: Option<&'a StringSearch>,
     rule_strings: BTreeSet<usize>,
@@ -391,9 +391,7 @@ pub fn scan_all(tools: &Tools, targets: &[Target]) -> Vec<Outcome> {
 
 /// Scans one entry: a file's bytes, or a symlink's target.
 fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
-    let Tools {
-        scanner, store_dir, ..
-    } = *tools;
+    let scanner = tools.scanner;
     let mut outcome = Outcome {
         target: entry.target,
         rel: entry.rel,
@@ -418,18 +416,7 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
             outcome.nar_bytes = nar(NarNode::Symlink {
                 target_len: text.len() as u64,
             });
-            if text.starts_with(format!("{store_dir}/").as_bytes()) {
-                for hit in scanner
-                    .scan_bytes(text)
-                    .into_iter()
-                    .filter(|h| h.offset == 0)
-                {
-                    let excerpt = format!("{} -> {}", outcome.rel, hit.excerpt);
-                    outcome
-                        .found
-                        .record(Kind::StoreSymlink, Hit { excerpt, ..hit }, &tools.limits);
-                }
-            }
+            record_symlink(tools, text, &mut outcome);
         }
         EntryKind::File(path) => {
             scan_file(tools, &path, buffer, &mut outcome);
@@ -445,6 +432,23 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
     }
     outcome.limits.extend(outcome.found.limits_reached());
     outcome
+}
+
+/// Records a symlink whose target (`text`) lies in the store as a `store-symlink` hit.
+pub(crate) fn record_symlink(tools: &Tools, text: &[u8], outcome: &mut Outcome) {
+    if text.starts_with(format!("{}/", tools.store_dir).as_bytes()) {
+        for hit in tools
+            .scanner
+            .scan_bytes(text)
+            .into_iter()
+            .filter(|h| h.offset == 0)
+        {
+            let excerpt = format!("{} -> {}", outcome.rel, hit.excerpt);
+            outcome
+                .found
+                .record(Kind::StoreSymlink, Hit { excerpt, ..hit }, &tools.limits);
+        }
+    }
 }
 
 /// Reads, scans and (if it is ELF or an archive) inspects one regular file.
@@ -490,6 +494,17 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         return;
     }
     outcome.read = true;
+    conclude(tools, sink, &opened.file, outcome);
+}
+
+/// Hands what the scan of a whole file found to its outcome: the hits, placed in the file's
+/// structure (read from `source`) when it is ELF or an archive, and the libraries it holds.
+pub(crate) fn conclude(
+    tools: &Tools,
+    mut sink: FileSink,
+    source: &dyn ReadAt,
+    outcome: &mut Outcome,
+) {
     let offsets: BTreeSet<u64> = sink
         .found
         .iter()
@@ -501,7 +516,7 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
         Ok(parsed) => {
             let offsets: Vec<u64> = offsets.into_iter().collect();
             let wanted = tools.signatures.symbols_to_check(&sink.strings);
-            match parsed.inspect(&opened.file, outcome.bytes, &offsets, &wanted) {
+            match parsed.inspect(source, outcome.bytes, &offsets, &wanted) {
                 Ok(inspection) => {
                     outcome.file_kind =
                         inspection.elf.as_ref().map_or("archive", |e| e.kind.name());
@@ -520,6 +535,23 @@ pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &
     }
     outcome.rule_strings = std::mem::take(&mut sink.rule_strings);
     outcome.found = sink.found;
+}
+
+/// A sink for bytes that do not come from a file on disk (an archive member): `parsed` is
+/// the structure of the `len` bytes, read before the scan, or `None` to scan bytes alone.
+pub(crate) fn member_sink<'a>(
+    tools: &'a Tools,
+    parsed: Option<(Result<Parsed, String>, u64)>,
+) -> FileSink<'a> {
+    let mut sink = FileSink::new(tools);
+    if let Some((parsed, len)) = parsed {
+        sink.ranges = parsed
+            .as_ref()
+            .map(|p| p.string_ranges(len))
+            .unwrap_or_default();
+        sink.parsed = Some(parsed);
+    }
+    sink
 }
 
 /// The rule of a hit in file contents.
