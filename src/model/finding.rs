@@ -45,6 +45,9 @@ pub enum SizeSource {
     Nix,
     /// The store on disk (NAR sizes and references computed from the files).
     Disk,
+    /// The audited archive itself, which is its own closure: NAR sizes from its listing,
+    /// references from scanning its store paths.
+    Archive,
     /// No source had this path.
     Unknown,
 }
@@ -128,6 +131,10 @@ pub struct Location {
     pub symbol: Option<String>,
     /// The archive member (`bar.o` of `libfoo.a`).
     pub member: Option<String>,
+    /// For a target that is a container image: the index (in the report's
+    /// `image.layers`) of the layer the file comes from. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<usize>,
 }
 
 fn anchor_or_empty<S: Serializer>(anchor: &Option<Anchor>, s: S) -> Result<S::Ok, S::Error> {
@@ -151,6 +158,7 @@ impl Location {
             loaded: None,
             symbol: None,
             member: None,
+            layer: None,
         }
     }
 

@@ -9,6 +9,7 @@ mod baseline;
 mod binary;
 mod diff;
 mod finding;
+mod image;
 mod limit;
 mod named;
 mod rule_text;
@@ -26,6 +27,7 @@ pub use finding::{
     unknown_size_paths, Anchor, Evidence, Finding, Kind, Linkage, Location, Reference, Size,
     SizeSource,
 };
+pub use image::{ChainLink, DeadWeight, ImageLayer, ImagePath, ImageSection, Via};
 pub use limit::{Limit, Limits, Reached};
 pub use rule_text::RuleText;
 pub use severity::{Level, Severity};
@@ -113,6 +115,9 @@ pub struct Report {
     /// With `--baseline`: how many findings it accepted, and its entries that no longer occur.
     pub baseline: Option<Applied>,
     pub summary: Summary,
+    /// For an archive target: what it holds and why (absent for any other target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageSection>,
 }
 
 /// What a report is made of: [`Report::new`] adds the totals, whether it is complete, and the
@@ -131,6 +136,7 @@ pub struct Parts {
     pub bytes_scanned: u64,
     pub closure_bytes: Option<u64>,
     pub closure_bytes_without_failing: Option<u64>,
+    pub image: Option<ImageSection>,
 }
 
 impl Report {
@@ -161,6 +167,7 @@ impl Report {
             unparseable: parts.unparseable,
             baseline: parts.baseline,
             summary,
+            image: parts.image,
         };
         // Complete unless the report can say why not; passing only if complete and nothing
         // fails.
