@@ -45,6 +45,8 @@ struct Reach {
     sizes: Vec<u64>,
     /// Root edge hash → its edge node.
     edge_nodes: Vec<(String, usize)>,
+    /// Store path hash → its node.
+    path_nodes: HashMap<String, usize>,
     complete: bool,
 }
 
@@ -54,6 +56,7 @@ impl Reach {
             successors: vec![Vec::new()],
             sizes: vec![0],
             edge_nodes: Vec::new(),
+            path_nodes: HashMap::new(),
             complete: true,
         };
         let mut index: HashMap<&str, usize> = HashMap::new();
@@ -79,6 +82,7 @@ impl Reach {
                 reach.successors[from].push(to);
             }
         }
+        reach.path_nodes = index.into_iter().map(|(h, i)| (h.to_string(), i)).collect();
         reach
     }
 
@@ -180,6 +184,20 @@ impl Reach {
     }
 }
 
+impl Reach {
+    /// The bytes of each node's subtree in the dominator tree: what only it leads to,
+    /// itself included.
+    fn dominated_bytes(&self) -> Vec<u64> {
+        let order = self.reverse_postorder();
+        let idom = self.dominators(&order);
+        let mut subtree = self.sizes.clone();
+        for &node in order.iter().skip(1).rev() {
+            subtree[idom[node]] += subtree[node];
+        }
+        subtree
+    }
+}
+
 /// The closure of the root and the exclusive size of each of its edges.
 pub fn costs(graph: &ClosureGraph, root: &Root) -> Costs {
     let reach = Reach::new(graph, root);
@@ -187,12 +205,7 @@ pub fn costs(graph: &ClosureGraph, root: &Root) -> Costs {
     if !reach.complete {
         return costs;
     }
-    let order = reach.reverse_postorder();
-    let idom = reach.dominators(&order);
-    let mut subtree = reach.sizes.clone();
-    for &node in order.iter().skip(1).rev() {
-        subtree[idom[node]] += subtree[node];
-    }
+    let subtree = reach.dominated_bytes();
     costs.closure_bytes = root.own_bytes.map(|own| own + subtree[0]);
     costs.exclusive = reach
         .edge_nodes
@@ -200,6 +213,24 @@ pub fn costs(graph: &ClosureGraph, root: &Root) -> Costs {
         .map(|(hash, node)| (hash.clone(), subtree[*node]))
         .collect();
     costs
+}
+
+/// For every store path the root reaches, what the root's closure loses without that path:
+/// its bytes and those of every path only it leads to (the subtree of the dominator tree
+/// under it). `None` if the graph does not hold everything the root reaches.
+pub fn dominated(graph: &ClosureGraph, root: &Root) -> Option<HashMap<String, u64>> {
+    let reach = Reach::new(graph, root);
+    if !reach.complete {
+        return None;
+    }
+    let subtree = reach.dominated_bytes();
+    Some(
+        reach
+            .path_nodes
+            .iter()
+            .map(|(hash, &node)| (hash.clone(), subtree[node]))
+            .collect(),
+    )
 }
 
 /// The root's closure with some of its edges cut (unknown paths left out, as in [`costs`]).
