@@ -20,6 +20,9 @@ pub struct Gathered {
     name: String,
     anchors: HashSet<Anchor>,
     targets: HashSet<usize>,
+    /// Its places lie in files of the store path it names (in an archive that holds store
+    /// paths): a self-reference, which costs nothing.
+    own: bool,
     locations: Vec<Location>,
     /// Places past `--max-locations`, counted per (target, file).
     more: BTreeMap<(String, String), u64>,
@@ -76,11 +79,17 @@ pub struct Attribution<'a> {
     pub store_dir: &'a str,
 }
 
-/// Groups the hits of every file by referenced path.
-pub fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
-    let mut by_path: BTreeMap<(Kind, String), Gathered> = BTreeMap::new();
+/// Whether a hit in an entry names the store path the entry itself lies in (by hash): only
+/// an archive that holds store paths knows (see [`crate::closure::image::Owners`]).
+pub type OwnPath<'a> = &'a dyn Fn(&Outcome, &str) -> bool;
+
+/// Groups the hits of every file by referenced path (and apart, the places where a path
+/// names itself: `own`).
+pub fn gather(targets: &[Target], outcomes: &[Outcome], own: OwnPath) -> Vec<Gathered> {
+    let mut by_path: BTreeMap<(Kind, String, bool), Gathered> = BTreeMap::new();
     for outcome in outcomes {
         for (rule, key, hits, more) in outcome.found.iter() {
+            let is_own = own(outcome, key.get(..HASH_LEN).unwrap_or(key));
             for hit in hits {
                 let place = outcome.places.get(&hit.offset).cloned().unwrap_or_default();
                 // A path in the interpreter or search path is a fault of its own.
@@ -89,7 +98,7 @@ pub fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                 } else {
                     rule
                 };
-                let gathered = slot(&mut by_path, rule, key, outcome.target);
+                let gathered = slot(&mut by_path, (rule, key, is_own), outcome.target);
                 gathered.saw(hit);
                 gathered.locations.push(Location {
                     path: targets[outcome.target].path_of(&outcome.rel),
@@ -105,11 +114,12 @@ pub fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                     loaded: place.loaded,
                     symbol: place.symbol,
                     member: place.member,
+                    layer: None,
                 });
             }
             if more > 0 {
                 let file = (targets[outcome.target].given.clone(), outcome.rel.clone());
-                *slot(&mut by_path, rule, key, outcome.target)
+                *slot(&mut by_path, (rule, key, is_own), outcome.target)
                     .more
                     .entry(file)
                     .or_default() += more;
@@ -117,7 +127,12 @@ pub fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
         }
         for hit in &outcome.name_hits {
             let key = hit.reference_key();
-            let gathered = slot(&mut by_path, Kind::StoreReference, &key, outcome.target);
+            let is_own = own(outcome, &hit.hash);
+            let gathered = slot(
+                &mut by_path,
+                (Kind::StoreReference, &key, is_own),
+                outcome.target,
+            );
             gathered.saw(hit);
             gathered.locations.push(Location {
                 path: targets[outcome.target].path_of(&outcome.rel),
@@ -133,21 +148,21 @@ pub fn gather(targets: &[Target], outcomes: &[Outcome]) -> Vec<Gathered> {
                 loaded: None,
                 symbol: None,
                 member: None,
+                layer: None,
             });
         }
     }
     by_path.into_values().collect()
 }
 
-/// The gathered entry of one (rule, path), created on first use.
+/// The gathered entry of one (rule, path, own), created on first use.
 fn slot<'m>(
-    by_path: &'m mut BTreeMap<(Kind, String), Gathered>,
-    rule: Kind,
-    key: &str,
+    by_path: &'m mut BTreeMap<(Kind, String, bool), Gathered>,
+    (rule, key, own): (Kind, &str, bool),
     target: usize,
 ) -> &'m mut Gathered {
     let gathered = by_path
-        .entry((rule, key.to_string()))
+        .entry((rule, key.to_string(), own))
         .or_insert_with(|| Gathered {
             rule,
             // A key starts with the 32 characters of the hash.
@@ -155,6 +170,7 @@ fn slot<'m>(
             name: String::new(),
             anchors: HashSet::new(),
             targets: HashSet::new(),
+            own,
             locations: Vec::new(),
             more: BTreeMap::new(),
         });
@@ -228,10 +244,15 @@ pub fn findings_of(gathered: Gathered, with: &Attribution) -> Vec<Finding> {
             );
         }
     }
-    let itself = self_hashes.contains(gathered.hash.as_str()) && !nuked;
+    let audited = self_hashes.contains(gathered.hash.as_str());
+    let itself = (audited || gathered.own) && !nuked;
     if itself {
         severity = Severity::Info;
-        message = format!("refers to the audited output itself ({name}): costs nothing");
+        message = if audited {
+            format!("refers to the audited output itself ({name}): costs nothing")
+        } else {
+            format!("refers to its own store path ({name}): costs nothing")
+        };
     }
     // The rule of each file's places: the most specific rule of a rule pack that matches at
     // one of them, else the kind's own. The places of one path in one file are most often

@@ -8,6 +8,7 @@
 
 pub mod cost;
 pub mod disk;
+pub mod image;
 pub mod info_file;
 pub mod nar_size;
 pub mod nix;

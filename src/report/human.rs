@@ -6,7 +6,9 @@
 
 use std::io::{self, Write};
 
-use crate::model::{Anchor, Evidence, Finding, Location, Report, Severity, SizeSource, Verdict};
+use crate::model::{
+    Anchor, Evidence, Finding, ImageSection, Location, Report, Severity, SizeSource, Verdict,
+};
 use crate::units::{human_bytes, plural};
 
 pub(super) const RED: &str = "\x1b[31m";
@@ -77,7 +79,70 @@ pub fn write(out: &mut dyn Write, report: &Report, color: bool) -> io::Result<()
     {
         writeln!(out)?;
     }
+    if let Some(image) = &report.image {
+        write_image(out, &p, image)?;
+    }
     write_totals(out, report, color)
+}
+
+/// An audited archive: what it is and holds, then each store path with its size, what
+/// removing it saves and why it is there; dead weight and absent paths are marked.
+fn write_image(out: &mut dyn Write, p: &Painter, image: &ImageSection) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {}",
+        p.paint(BOLD, "archive"),
+        super::image::title(image)
+    )?;
+    for (label, words) in [("entrypoint", &image.entrypoint), ("cmd", &image.cmd)] {
+        if !words.is_empty() {
+            writeln!(out, "  {}  {}", p.paint(DIM, label), words.join(" "))?;
+        }
+    }
+    writeln!(
+        out,
+        "  {}       {}",
+        p.paint(DIM, "holds"),
+        super::image::holdings(image)
+    )?;
+    if !image.paths.is_empty() {
+        writeln!(
+            out,
+            "  {}",
+            p.paint(
+                DIM,
+                "      size      saves  store path, and why it is there"
+            )
+        )?;
+    }
+    for path in &image.paths {
+        let dead = if path.reached {
+            String::new()
+        } else {
+            format!("  {}", p.paint(YELLOW, "dead weight"))
+        };
+        writeln!(
+            out,
+            "  {:>10} {:>10}  {}{dead}",
+            human_bytes(path.nar_bytes),
+            human_bytes(path.exclusive_bytes),
+            path.store_path
+        )?;
+        writeln!(
+            out,
+            "  {:>21}  {}",
+            "",
+            p.paint(DIM, &super::image::why(path))
+        )?;
+    }
+    for absent in &image.absent {
+        writeln!(
+            out,
+            "  {}      {absent} (referenced, not in the archive)",
+            p.paint(YELLOW, "absent")
+        )?;
+    }
+    writeln!(out)
 }
 
 fn write_finding(
@@ -226,6 +291,7 @@ fn source_name(source: SizeSource) -> &'static str {
         SizeSource::ClosureInfo => "from the closure-info file",
         SizeSource::Nix => "from nix path-info",
         SizeSource::Disk => "measured on disk",
+        SizeSource::Archive => "within the archive",
         SizeSource::Unknown => "unknown",
     }
 }

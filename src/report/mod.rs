@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod diff;
 pub mod github;
 pub mod human;
+mod image;
 pub mod json;
 pub mod markdown;
 pub mod sarif;

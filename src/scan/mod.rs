@@ -5,6 +5,7 @@
 //! hands back one [`Outcome`] per entry. What the hits mean is decided later, by
 //! [`crate::attribute`] and the checks.
 
+pub mod archive;
 mod bytes;
 mod files;
 

@@ -46,15 +46,18 @@ pub struct Analysis {
     pub cut: Vec<String>,
 }
 
-/// Finds every linkage fault of the audited executables.
+/// Finds every linkage fault of the audited executables. `on_disk`: whether a needed
+/// library may be looked for in store paths on this machine; an archive's executables
+/// (issue 14) see only what the archive holds.
 pub fn analyse(
     catalogue: &Catalogue,
     tools: &Tools,
     targets: &[Target],
     outcomes: &[Outcome],
     expect_static: bool,
+    on_disk: bool,
 ) -> Analysis {
-    let mut resolver = Resolver::new(tools, outcomes);
+    let mut resolver = Resolver::new(tools, outcomes, on_disk);
     let executables: Vec<usize> = (0..outcomes.len())
         .filter(|&i| {
             outcomes[i]
@@ -181,10 +184,12 @@ struct Resolver<'a> {
     by_path: HashMap<&'a Path, usize>,
     by_name: HashMap<String, Vec<usize>>,
     outside: HashMap<PathBuf, Outcome>,
+    /// Whether store paths on disk may be read.
+    on_disk: bool,
 }
 
 impl<'a> Resolver<'a> {
-    fn new(tools: &'a Tools<'a>, outcomes: &'a [Outcome]) -> Resolver<'a> {
+    fn new(tools: &'a Tools<'a>, outcomes: &'a [Outcome], on_disk: bool) -> Resolver<'a> {
         let mut by_path = HashMap::new();
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, outcome) in outcomes.iter().enumerate() {
@@ -203,6 +208,7 @@ impl<'a> Resolver<'a> {
             by_path,
             by_name,
             outside: HashMap::new(),
+            on_disk,
         }
     }
 
@@ -252,7 +258,7 @@ impl<'a> Resolver<'a> {
                     return Object::InTree(i);
                 }
                 let in_store = candidate.starts_with(format!("{}/", self.tools.store_dir));
-                if in_store && candidate.is_file() {
+                if in_store && self.on_disk && candidate.is_file() {
                     return self.read_outside(candidate);
                 }
             }
