@@ -12,7 +12,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::model::{Changed, Diff, Side, SideFinding, REPORT_SCHEMA};
+use crate::model::{
+    Changed, Diff, ImageDiff, Side, SideFinding, SideImage, SidePath, REPORT_SCHEMA,
+};
 
 /// One side of the diff: a saved report when `path` is a JSON file, else the audit of `path`
 /// by `audit`.
@@ -117,7 +119,12 @@ pub fn compare(old: Side, new: Side) -> Diff {
         (Some(a), Some(b)) => Some(b as i128 - a as i128),
         _ => None,
     };
+    let image = match (&old.image, &new.image) {
+        (Some(before), Some(after)) => Some(compare_images(before, after)),
+        _ => None,
+    };
     Diff {
+        image,
         old,
         new,
         closure_delta,
@@ -126,5 +133,24 @@ pub fn compare(old: Side, new: Side) -> Diff {
         changed,
         explains_growth,
         new_failing: new_failing as u64,
+    }
+}
+
+/// The store paths only one of two archives holds.
+fn compare_images(old: &SideImage, new: &SideImage) -> ImageDiff {
+    let only = |a: &SideImage, b: &SideImage| -> Vec<SidePath> {
+        let mut only: Vec<SidePath> = a
+            .paths
+            .iter()
+            .filter(|p| !b.paths.iter().any(|q| q.store_path == p.store_path))
+            .cloned()
+            .collect();
+        only.sort_by(|x, y| (y.nar_bytes, &x.store_path).cmp(&(x.nar_bytes, &y.store_path)));
+        only
+    };
+    ImageDiff {
+        total_delta: new.total_bytes as i128 - old.total_bytes as i128,
+        added: only(new, old),
+        removed: only(old, new),
     }
 }

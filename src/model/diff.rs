@@ -17,6 +17,23 @@ pub struct Side {
     pub complete: bool,
     pub findings: Vec<SideFinding>,
     pub summary: SideSummary,
+    /// For an audited archive: its size and store paths (the report's `image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<SideImage>,
+}
+
+/// What the diff reads of an audited archive's `image` section.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SideImage {
+    pub total_bytes: u64,
+    pub paths: Vec<SidePath>,
+}
+
+/// A store path held in an archive, as the diff compares it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+pub struct SidePath {
+    pub store_path: String,
+    pub nar_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -115,6 +132,20 @@ pub struct Diff {
     pub explains_growth: Option<SideFinding>,
     /// Findings that fail NEW's policy and were not failing in OLD.
     pub new_failing: u64,
+    /// When both sides are archives: the store paths one holds and the other does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageDiff>,
+}
+
+/// How the store paths of two archives differ (a path is the same only with the same hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageDiff {
+    /// NEW's total size minus OLD's.
+    pub total_delta: i128,
+    /// In NEW only, largest first.
+    pub added: Vec<SidePath>,
+    /// In OLD only, largest first.
+    pub removed: Vec<SidePath>,
 }
 
 impl Diff {
@@ -142,6 +173,17 @@ impl From<&Report> for Side {
                 references: report.summary.references,
                 closure_bytes: report.summary.closure_bytes,
             },
+            image: report.image.as_ref().map(|image| SideImage {
+                total_bytes: image.total_bytes,
+                paths: image
+                    .paths
+                    .iter()
+                    .map(|p| SidePath {
+                        store_path: p.store_path.clone(),
+                        nar_bytes: p.nar_bytes,
+                    })
+                    .collect(),
+            }),
         }
     }
 }

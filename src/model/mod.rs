@@ -22,7 +22,7 @@ pub const REPORT_SCHEMA: &str = "stowaway.report/1";
 
 pub use baseline::{Applied, BaselineEntry};
 pub use binary::{Binary, ElfFacts, ElfType, Identity};
-pub use diff::{Changed, Diff, Side, SideFinding, DIFF_SCHEMA};
+pub use diff::{Changed, Diff, ImageDiff, Side, SideFinding, SideImage, SidePath, DIFF_SCHEMA};
 pub use finding::{
     unknown_size_paths, Anchor, Evidence, Finding, Kind, Linkage, Location, Reference, Size,
     SizeSource,

@@ -55,6 +55,27 @@ fn write_human(out: &mut dyn Write, diff: &Diff, color: bool) -> io::Result<()> 
         "store paths referenced {} → {}",
         old.references, new.references
     )?;
+    if let Some(image) = &diff.image {
+        for (title, sign, paths) in [
+            ("added", "+", &image.added),
+            ("removed", "-", &image.removed),
+        ] {
+            writeln!(
+                out,
+                "store paths {title} ({}){}",
+                paths.len(),
+                if paths.is_empty() { "" } else { ":" }
+            )?;
+            for path in paths.iter() {
+                writeln!(
+                    out,
+                    "  {sign} {} ({})",
+                    path.store_path,
+                    human_bytes(path.nar_bytes)
+                )?;
+            }
+        }
+    }
     if let Some(finding) = &diff.explains_growth {
         let of = match diff.closure_delta {
             Some(d) if d > 0 => format!(" of the {} growth", human_bytes(d as u64)),

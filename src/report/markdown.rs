@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use crate::model::{Finding, Report, Severity, Verdict};
+use crate::model::{Finding, ImageSection, Report, Severity, Verdict};
 use crate::report::{closure_sentence, subject};
 use crate::units::{human_bytes, plural};
 
@@ -58,6 +58,9 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         writeln!(out)?;
         writeln!(out, "</details>")?;
     }
+    if let Some(image) = &report.image {
+        write_image(out, image)?;
+    }
     if !report.errors.is_empty() {
         writeln!(out)?;
         writeln!(out, "**Could not be read:**")?;
@@ -72,6 +75,42 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         writeln!(out)?;
         for limit in &report.limits {
             writeln!(out, "- {}", text(&limit.describe()))?;
+        }
+    }
+    Ok(())
+}
+
+/// An audited archive: what it holds, then a table of its store paths with their sizes and
+/// the chain that brings each in.
+fn write_image(out: &mut dyn Write, image: &ImageSection) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "**Archive** {}", text(&super::image::title(image)))?;
+    writeln!(out)?;
+    writeln!(out, "Holds {}.", text(&super::image::holdings(image)))?;
+    if !image.paths.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "| Store path | Size | Saves | Why it is there |")?;
+        writeln!(out, "|---|---:|---:|---|")?;
+        for path in &image.paths {
+            let dead = if path.reached { "" } else { " (dead weight)" };
+            // A store path holds no backtick or bar (its characters are checked when it is
+            // parsed).
+            writeln!(
+                out,
+                "| `{}`{dead} | {} | {} | {} |",
+                path.store_path,
+                human_bytes(path.nar_bytes),
+                human_bytes(path.exclusive_bytes),
+                text(&super::image::why(path))
+            )?;
+        }
+    }
+    if !image.absent.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Referenced but not in the archive:")?;
+        writeln!(out)?;
+        for absent in &image.absent {
+            writeln!(out, "- `{absent}`")?;
         }
     }
     Ok(())

@@ -193,3 +193,68 @@ pub fn texts<'a>(paths: impl IntoIterator<Item = &'a Vec<u8>>) -> Vec<String> {
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .collect()
 }
+
+// Archives written byte by byte, as a hostile writer makes them.
+
+/// A NAR string: its length as u64 LE, its bytes, zero padding to a multiple of 8.
+pub fn token(s: &[u8]) -> Vec<u8> {
+    let mut out = (s.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(s);
+    out.resize(out.len() + (8 - s.len() % 8) % 8, 0);
+    out
+}
+
+pub fn tokens(list: &[&[u8]]) -> Vec<u8> {
+    list.iter().flat_map(|t| token(t)).collect()
+}
+
+/// A NAR regular file node (not executable).
+pub fn nar_file(contents: &[u8]) -> Vec<u8> {
+    tokens(&[b"(", b"type", b"regular", b"contents", contents, b")"])
+}
+
+/// A NAR directory node with these entries, in the order given (sorted or not).
+pub fn nar_directory(entries: &[(&[u8], Vec<u8>)]) -> Vec<u8> {
+    let mut out = tokens(&[b"(", b"type", b"directory"]);
+    for (name, node) in entries {
+        out.extend(tokens(&[b"entry", b"(", b"name", name, b"node"]));
+        out.extend_from_slice(node);
+        out.extend(token(b")"));
+    }
+    out.extend(token(b")"));
+    out
+}
+
+/// A whole NAR: the magic, then `node`.
+pub fn nar(node: Vec<u8>) -> Vec<u8> {
+    let mut out = token(b"nix-archive-1");
+    out.extend(node);
+    out
+}
+
+/// A tar header with a raw name and link, as a hostile writer makes them.
+pub fn tar_header(name: &[u8], type_flag: u8, size: u64, link: &[u8]) -> Vec<u8> {
+    let mut header = tar::Header::new_ustar();
+    header.as_old_mut().name[..name.len()].copy_from_slice(name);
+    header.as_old_mut().linkname[..link.len()].copy_from_slice(link);
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.as_mut_bytes()[156] = type_flag;
+    header.set_cksum();
+    header.as_bytes().to_vec()
+}
+
+/// A regular file member with its data, padded to a block.
+pub fn tar_member(name: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = tar_header(name, b'0', data.len() as u64, b"");
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+/// A tar of these members and the two end blocks.
+pub fn tar_of(members: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = members.concat();
+    out.extend_from_slice(&[0; 1024]);
+    out
+}

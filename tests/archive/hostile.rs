@@ -9,63 +9,6 @@ use stowaway::archive::{self, ErrorKind, Limits, MemberKind};
 
 use super::common::*;
 
-fn token(s: &[u8]) -> Vec<u8> {
-    let mut out = (s.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(s);
-    out.resize(out.len() + (8 - s.len() % 8) % 8, 0);
-    out
-}
-
-fn tokens(list: &[&[u8]]) -> Vec<u8> {
-    list.iter().flat_map(|t| token(t)).collect()
-}
-
-fn nar_file(contents: &[u8]) -> Vec<u8> {
-    tokens(&[b"(", b"type", b"regular", b"contents", contents, b")"])
-}
-
-fn nar_directory(entries: &[(&[u8], Vec<u8>)]) -> Vec<u8> {
-    let mut out = tokens(&[b"(", b"type", b"directory"]);
-    for (name, node) in entries {
-        out.extend(tokens(&[b"entry", b"(", b"name", name, b"node"]));
-        out.extend_from_slice(node);
-        out.extend(token(b")"));
-    }
-    out.extend(token(b")"));
-    out
-}
-
-fn nar(node: Vec<u8>) -> Vec<u8> {
-    let mut out = token(b"nix-archive-1");
-    out.extend(node);
-    out
-}
-
-/// A tar header with a raw name and link, as a hostile writer makes them.
-fn tar_header(name: &[u8], type_flag: u8, size: u64, link: &[u8]) -> Vec<u8> {
-    let mut header = tar::Header::new_ustar();
-    header.as_old_mut().name[..name.len()].copy_from_slice(name);
-    header.as_old_mut().linkname[..link.len()].copy_from_slice(link);
-    header.set_size(size);
-    header.set_mode(0o644);
-    header.as_mut_bytes()[156] = type_flag;
-    header.set_cksum();
-    header.as_bytes().to_vec()
-}
-
-fn tar_member(name: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut out = tar_header(name, b'0', data.len() as u64, b"");
-    out.extend_from_slice(data);
-    out.resize(out.len().div_ceil(512) * 512, 0);
-    out
-}
-
-fn tar_of(members: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = members.concat();
-    out.extend_from_slice(&[0; 1024]);
-    out
-}
-
 struct Scratch(tempfile::TempDir);
 
 impl Scratch {

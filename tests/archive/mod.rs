@@ -3,7 +3,9 @@
 //! docker-archives by umoci and skopeo; and hostile archives written here on purpose.
 //! Every tool must be installed (tests/setup.sh): a missing one fails, it never skips.
 
+mod audit;
 mod common;
 mod hostile;
 mod images;
 mod nar;
+mod refused;
