@@ -727,27 +727,34 @@ fn diff_compares_an_old_image_with_a_new_one() {
 
 #[test]
 fn a_gibibyte_archive_is_audited_in_bounded_memory() {
-    // A tar of a 1 GiB member (a hole on disk, a store path near its end) and a 1 MiB ELF
-    // member: the big one is scanned from the stream, the ELF one held for inspection.
+    // A tar of: 48 copies of a 1 MiB ELF program and the same program grown to 48 MiB,
+    // each held in memory for inspection in turn; and a 1 GiB member (a hole on disk, a
+    // store path near its end), scanned from the stream in chunks. Peak memory is bounded
+    // by 128 MiB and the largest ELF member, whatever the number of threads.
     let dir = tempfile::tempdir().unwrap();
     let tar_path = dir.path().join("big.tar");
     let elf = std::fs::read(Path::new(&built()["warp-demo"]).join("bin/warp-demo")).unwrap();
+    let mut large = elf.clone();
+    large.resize(48 << 20, 0);
     let big: u64 = 1 << 30;
+    let header = |path: &str, size: u64, mode: u32| {
+        let mut header = tar::Header::new_ustar();
+        header.set_path(path).unwrap();
+        header.set_size(size);
+        header.set_mode(mode);
+        header.set_cksum();
+        header.as_bytes().to_vec()
+    };
     let mut bytes = Vec::new();
-    let mut header = tar::Header::new_ustar();
-    header.set_path("bin/warp-demo").unwrap();
-    header.set_size(elf.len() as u64);
-    header.set_mode(0o755);
-    header.set_cksum();
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(&elf);
-    bytes.resize(bytes.len().div_ceil(512) * 512, 0);
-    let mut header = tar::Header::new_ustar();
-    header.set_path("share/big").unwrap();
-    header.set_size(big);
-    header.set_mode(0o644);
-    header.set_cksum();
-    bytes.extend_from_slice(header.as_bytes());
+    let members = (0..48)
+        .map(|n| (format!("bin/copy-{n:02}"), &elf))
+        .chain([("bin/large".to_string(), &large)]);
+    for (path, contents) in members {
+        bytes.extend(header(&path, contents.len() as u64, 0o755));
+        bytes.extend_from_slice(contents);
+        bytes.resize(bytes.len().div_ceil(512) * 512, 0);
+    }
+    bytes.extend(header("share/big", big, 0o644));
     let data_at = bytes.len() as u64;
     let planted = format!(
         "/nix/store/{}-openssl-3.0.12-etc/etc/ssl",
@@ -760,20 +767,30 @@ fn a_gibibyte_archive_is_audited_in_bounded_memory() {
         .unwrap();
     // The member's padding (none: 1 GiB is a multiple of 512), then the two end blocks.
     file.set_len(data_at + big + 1024).unwrap();
-    let run = check_json(&[tar_path.to_str().unwrap()]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let report = run.json();
-    let places = places(&report);
-    assert!(
-        places
+    for threads in ["2", "1"] {
+        let run = check_json(&[tar_path.to_str().unwrap(), "--threads", threads]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let report = run.json();
+        let places = places(&report);
+        assert!(
+            places
+                .iter()
+                .any(|p| p.contains("\"share/big\" +1073737728")),
+            "{places:#?}"
+        );
+        let paths = findings(&report, "haskell-paths-module");
+        let files: BTreeSet<&str> = paths[0]["locations"]
+            .as_array()
+            .unwrap()
             .iter()
-            .any(|p| p.contains("\"share/big\" +1073737728")),
-        "{places:#?}"
-    );
-    assert_eq!(findings(&report, "haskell-paths-module").len(), 1);
-    assert!(
-        run.max_rss_kib < (128 << 10) + (elf.len() as u64 >> 10),
-        "peak {} KiB",
-        run.max_rss_kib
-    );
+            .map(|l| l["file"].as_str().unwrap())
+            .collect();
+        assert_eq!(files.len(), 49, "{files:?}");
+        assert_eq!(report["binaries"].as_array().unwrap().len(), 49);
+        assert!(
+            run.max_rss_kib < (128 << 10) + (large.len() as u64 >> 10),
+            "peak {} KiB with {threads} threads",
+            run.max_rss_kib
+        );
+    }
 }
