@@ -370,6 +370,43 @@ mod tests {
     }
 
     #[test]
+    fn each_path_dominates_what_removing_it_would_lose() {
+        let g = graph(&[
+            ('a', 1, &['b', 'c']),
+            ('b', 2, &['d']),
+            ('c', 4, &['d', 'f']),
+            ('d', 8, &['g', 'b']),
+            ('f', 16, &['g']),
+            ('g', 32, &['h']),
+            ('h', 64, &['g']),
+            ('i', 128, &['h', 'j']),
+            ('j', 256, &[]),
+            ('k', 512, &['a']),
+        ]);
+        let r = root(3, &['a', 'i', 'k']);
+        let whole = costs(&g, &r).closure_bytes.expect("known");
+        let dominated = dominated(&g, &r).expect("whole");
+        assert_eq!(dominated.len(), 10);
+        for (hash, bytes) in &dominated {
+            // By brute force: the graph with every edge into the path cut, the root's too.
+            let mut cut = ClosureGraph::new(SizeSource::ClosureInfo);
+            for other in g.hashes() {
+                let mut node = g.get(other).expect("listed").clone();
+                node.references.retain(|r| r != hash);
+                cut.insert(node);
+            }
+            let kept = Root {
+                own_bytes: r.own_bytes,
+                edges: r.edges.iter().filter(|e| *e != hash).cloned().collect(),
+            };
+            let without = costs(&cut, &kept).closure_bytes.expect("known");
+            assert_eq!(*bytes, whole - without, "path {}", &hash[..1]);
+        }
+        assert_eq!(dominated[&hash('j')], 256);
+        assert_eq!(dominated[&hash('k')], 512, "a is also a root");
+    }
+
+    #[test]
     fn unknown_edges_are_left_out_and_incomplete_graphs_claim_nothing() {
         let g = graph(&[('a', 1, &[]), ('c', 4, &['x'])]);
         let costs_known = costs(&g, &root(2, &['a', 'q']));

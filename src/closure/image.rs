@@ -636,3 +636,142 @@ fn section_of(
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::resolve_targets;
+    use crate::libraries::Signatures;
+    use crate::model::Limits;
+    use crate::progress::Progress;
+    use crate::scan::Tools;
+
+    fn store(c: char, name: &str) -> String {
+        format!("nix/store/{}-{name}", c.to_string().repeat(32))
+    }
+
+    /// A tar of four store paths: a (named by the link `bin/a`) references b; c and d
+    /// reference each other and nothing else references them.
+    fn tar_of_four(dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("four.tar");
+        let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
+        let mut add = |member: String, contents: String| {
+            let mut header = tar::Header::new_ustar();
+            header.set_size(contents.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, member, contents.as_bytes())
+                .unwrap();
+        };
+        add(
+            format!("{}/bin/a", store('a', "a")),
+            format!("/{}/lib/b", store('b', "b")),
+        );
+        add(format!("{}/lib/b", store('b', "b")), "no references".into());
+        add(
+            format!("{}/x", store('c', "c")),
+            format!("/{}", store('d', "d")),
+        );
+        add(
+            format!("{}/y", store('d', "d")),
+            format!("/{}", store('c', "c")),
+        );
+        let mut link = tar::Header::new_ustar();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        builder
+            .append_link(&mut link, "bin/a", format!("/{}/bin/a", store('a', "a")))
+            .unwrap();
+        builder.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn roots_chains_dead_weight_and_what_each_path_would_cost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = tar_of_four(dir.path());
+        let mut targets = resolve_targets(&[path], "/nix/store").unwrap();
+        let limits = Limits::default();
+        let opened = crate::scan::archive::open(&mut targets, &limits)
+            .unwrap()
+            .unwrap();
+        let held = ArchiveClosure::candidates(&opened.archive, None, "/nix/store");
+        assert_eq!(held.len(), 4);
+        let scanner = Scanner::new("/nix/store", held.iter().map(String::as_str));
+        let signatures = Signatures::builtin().unwrap();
+        let progress = Progress::for_stderr(false);
+        let tools = Tools {
+            scanner: &scanner,
+            signatures: &signatures,
+            file_strings: None,
+            store_dir: "/nix/store",
+            progress: &progress,
+            lines: false,
+            limits,
+        };
+        let scan = crate::scan::archive::scan(&tools, &targets[0], &opened, "/nix/store").unwrap();
+        let closure = ArchiveClosure::build(ArchiveFacts {
+            given: "four.tar",
+            archive: &opened.archive,
+            nar_path: None,
+            nar_size: None,
+            outcomes: &scan.outcomes,
+            scanner: &scanner,
+            store_dir: "/nix/store",
+        });
+        let path = |c: char| {
+            closure
+                .section
+                .paths
+                .iter()
+                .find(|p| p.store_path.contains(&c.to_string().repeat(32)))
+                .unwrap()
+        };
+        let chain = |c: char| -> Vec<(Via, Option<String>)> {
+            path(c)
+                .chain
+                .iter()
+                .map(|l| (l.via, l.file.clone()))
+                .collect()
+        };
+        assert_eq!(chain('a'), [(Via::File, Some("bin/a".to_string()))]);
+        assert_eq!(
+            chain('b'),
+            [
+                (Via::File, Some("bin/a".to_string())),
+                (Via::Reference, Some(format!("{}/bin/a", store('a', "a"))))
+            ]
+        );
+        // c and d only reference each other: dead weight, whose walk starts at c.
+        assert!(!path('c').reached && !path('d').reached);
+        assert_eq!(chain('c'), [(Via::Unreferenced, None)]);
+        assert_eq!(chain('d').len(), 2);
+        assert!(closure.section.dead_weight.unreferenced.is_empty());
+        assert_eq!(
+            closure.section.dead_weight.bytes,
+            path('c').nar_bytes + path('d').nar_bytes
+        );
+        assert_eq!(
+            path('a').exclusive_bytes,
+            path('a').nar_bytes + path('b').nar_bytes
+        );
+        assert_eq!(
+            path('c').exclusive_bytes,
+            path('c').nar_bytes + path('d').nar_bytes
+        );
+        assert_eq!(path('d').exclusive_bytes, path('d').nar_bytes);
+        assert_eq!(
+            closure.closure_bytes(),
+            Some(closure.section.total_bytes),
+            "everything the archive holds"
+        );
+        // A store path's own files lie in it.
+        assert_eq!(
+            closure.owners.of(&format!("{}/bin/a", store('a', "a"))),
+            Some(&*"a".repeat(32))
+        );
+        assert_eq!(closure.owners.of("bin/a"), None);
+        assert_eq!(closure.owners.of("nix/store/not-a-store-path/x"), None);
+    }
+}
