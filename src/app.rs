@@ -79,6 +79,21 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
+/// The exit code of `stowaway check PATH` with the default flags, without writing a report:
+/// what the archive fuzz target runs on the inputs the bounded readers accept.
+pub fn check_exit_code(path: &Path) -> Result<i32> {
+    use clap::Parser;
+    let cli = Cli::try_parse_from([
+        std::ffi::OsStr::new("stowaway"),
+        std::ffi::OsStr::new("check"),
+        path.as_os_str(),
+    ])?;
+    let Command::Check(args) = cli.command else {
+        unreachable!("parsed as check")
+    };
+    Ok(check(&CheckConfig::from_args(args)?)?.exit_code())
+}
+
 /// The rules, with those of ./stowaway.toml if there is one.
 fn catalogue(extra: Option<&Path>) -> Result<Catalogue> {
     Catalogue::load(extra, Policy::read(None)?.as_ref())

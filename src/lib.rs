@@ -47,6 +47,7 @@ pub use cli::Cli;
 /// What the fuzz targets and the tests reach into: the readers of untrusted input and the
 /// pure functions compared with reference tools.
 pub mod parts {
+    pub use crate::app::check_exit_code;
     pub use crate::checks::baseline::parse as parse_baseline;
     pub use crate::checks::policy::Policy;
     pub use crate::closure::info_file::parse as parse_closure_info;

@@ -1,7 +1,9 @@
 //! Arbitrary bytes as an archive file (NAR, tar, docker-archive or OCI layout as a tar,
 //! plain or compressed): recognised or not, listed, and visited with every member read,
 //! part by chunks and part into memory. Each is read or refused with an error, never a
-//! panic, and a listed archive visits the paths it listed.
+//! panic, and a listed archive visits the paths it listed. An archive the bounded visit
+//! accepts is then audited whole, as `stowaway check` does (members scanned and inspected,
+//! the archive's own closure, roots, chains and dead weight): an exit code, never a panic.
 
 #![no_main]
 
@@ -47,7 +49,13 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(())
     });
-    if let (Ok(_), Some(listed)) = (result, listed) {
+    if let (Ok(_), Some(listed)) = (&result, listed) {
         assert_eq!(listed, visited, "a listed archive visits what it listed");
+    }
+    if result.is_ok() {
+        // Within the small bounds above, so the whole audit is as quick.
+        if let Ok(code) = stowaway::parts::check_exit_code(path) {
+            assert!((0..=2).contains(&code), "exit code {code}");
+        }
     }
 });
