@@ -129,7 +129,8 @@ impl ArchiveScan {
 /// How the members of one archive are named in the report, and where the dynamic loader
 /// would see them.
 struct Naming {
-    /// The `rel` of a NAR whose root is a single file (a NAR of a file store path).
+    /// The `rel` of a NAR whose root is a single file or symlink (a NAR of such a store
+    /// path).
     root_file: String,
     /// What a member's path is joined to for resolving needed libraries: `/` for a tar or
     /// an image (its members are the root filesystem), the store path of a NAR that says
@@ -181,8 +182,10 @@ impl Naming {
                 .is_some_and(|(hash, rest)| StorePath::new(hash, rest).is_ok())
     }
 
-    fn rel(&self, path: &[u8], is_file: bool) -> String {
-        match (path.is_empty(), is_file) {
+    /// The `rel` of the member at `path`: the root of a NAR is `.` when it is a directory,
+    /// else (a file or a symlink) named as a file target is.
+    fn rel(&self, path: &[u8], named_as_file: bool) -> String {
+        match (path.is_empty(), named_as_file) {
             (true, true) => self.root_file.clone(),
             (true, false) => ".".to_string(),
             (false, _) => escape_bytes(path),
@@ -247,8 +250,8 @@ struct Visitor<'a> {
 impl Visitor<'_> {
     /// One member: its name, and what it is.
     fn member(&mut self, member: Member<'_>) -> anyhow::Result<()> {
-        let is_file = matches!(member.kind, MemberKind::File(_));
-        let mut outcome = self.outcome_of(member.path, is_file);
+        let is_directory = matches!(member.kind, MemberKind::Directory);
+        let mut outcome = self.outcome_of(member.path, !is_directory);
         let name_len = outcome_name_len(member.path);
         match member.kind {
             MemberKind::Directory => {
@@ -274,10 +277,10 @@ impl Visitor<'_> {
         Ok(())
     }
 
-    fn outcome_of(&self, path: &[u8], is_file: bool) -> Outcome {
+    fn outcome_of(&self, path: &[u8], named_as_file: bool) -> Outcome {
         let mut outcome = Outcome {
             target: self.index,
-            rel: self.naming.rel(path, is_file),
+            rel: self.naming.rel(path, named_as_file),
             ..Outcome::default()
         };
         // Nix scans a NAR, names included: a name that carries a store hash is a reference.

@@ -712,6 +712,17 @@ fn diff_compares_an_old_image_with_a_new_one() {
         "{image_diff:#}"
     );
     assert_eq!(image_diff["removed"], serde_json::json!([]));
+    // A saved report of an image reads back with its store paths.
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(saved.path(), serde_json::to_vec(&old).unwrap()).unwrap();
+    let from_saved = util::run(
+        stowaway()
+            .arg("diff")
+            .arg(saved.path())
+            .arg(&images.forms[0].1)
+            .args(["--format", "json"]),
+    );
+    assert_eq!(from_saved.json()["image"], diff["image"]);
     let human = util::run(
         stowaway()
             .arg("diff")
