@@ -109,6 +109,7 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     // Every limit reached, by the paths that reached it.
     let limit_hits = scanned
         .iter()
+        .filter(|o| !o.limits.is_empty())
         .flat_map(|o| {
             let path = targets[o.target].path_of(&o.rel);
             o.limits.iter().map(move |&limit| (limit, path.clone()))

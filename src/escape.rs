@@ -10,6 +10,15 @@ use std::path::Path;
 
 /// Escapes a byte string for display on one line.
 pub fn escape_bytes(bytes: &[u8]) -> String {
+    // Most names are plain printable ASCII: nothing to escape, nothing to decode.
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if text
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'\\')
+        {
+            return text.to_string();
+        }
+    }
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::closure::nar_size::{entry_bytes, NarNode};
-use crate::inputs::{self, io_message, Entry, EntryKind, Target};
+use crate::inputs::{self, io_message, Entry, EntryKind, Opened, Target};
 use crate::inspect::{sniff, Format, Parsed, Place, Prefixed};
 use crate::libraries::{Area, Found, Signatures};
 use crate::model::{AuditError, Binary, ElfFacts, Identity, Kind, Skipped, Unparseable};
@@ -370,23 +370,30 @@ pub fn scan_all(tools: &Tools, targets: &[Target]) -> Vec<Outcome> {
         targets.iter().map(|t| t.root.clone()).collect(),
         tools.limits.max_depth,
     );
-    inputs::walk(targets, tools.limits.max_depth)
-        .par_bridge()
-        .for_each_init(ScanBuffer::default, |buffer, entry| {
-            let is_file = matches!(entry.kind, EntryKind::File(_));
-            let outcome = scan_entry(tools, entry, buffer);
-            if is_file {
-                progress.file_done();
-            }
-            outcomes
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(outcome);
-        });
+    inputs::walk(targets, tools.limits.max_depth, &|entry| {
+        let is_file = matches!(entry.kind, EntryKind::File(_));
+        // One read buffer per worker thread, reused for every file it scans.
+        let outcome = BUFFER.with_borrow_mut(|buffer| scan_entry(tools, entry, buffer));
+        if is_file {
+            progress.file_done();
+        }
+        outcomes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(outcome);
+    });
     tools.progress.finish();
-    outcomes
+    let mut outcomes = outcomes
         .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Workers finish in any order: the stages after see the entries in path order, always.
+    outcomes.sort_unstable_by(|a, b| (a.target, &a.rel).cmp(&(b.target, &b.rel)));
+    outcomes
+}
+
+thread_local! {
+    /// The read buffer of each worker thread.
+    static BUFFER: std::cell::RefCell<ScanBuffer> = std::cell::RefCell::new(ScanBuffer::default());
 }
 
 /// Scans one entry: a file's bytes, or a symlink's target.
@@ -431,8 +438,8 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
                 }
             }
         }
-        EntryKind::File(path) => {
-            scan_file(tools, &path, buffer, &mut outcome);
+        EntryKind::File(file) => {
+            scan_opened(tools, file.open(), buffer, &mut outcome);
             if outcome.read {
                 outcome.nar_bytes = nar(NarNode::Regular {
                     executable: outcome.executable,
@@ -440,16 +447,26 @@ fn scan_entry(tools: &Tools, entry: Entry, buffer: &mut ScanBuffer) -> Outcome {
                 });
             }
             // Kept only where linkage needs it, so a tree of many files costs less memory.
-            outcome.path = outcome.elf.is_some().then_some(path);
+            outcome.path = outcome.elf.is_some().then(|| file.path());
         }
     }
     outcome.limits.extend(outcome.found.limits_reached());
     outcome
 }
 
-/// Reads, scans and (if it is ELF or an archive) inspects one regular file.
+/// Reads, scans and (if it is ELF or an archive) inspects the regular file at `path`.
 pub fn scan_file(tools: &Tools, path: &Path, buffer: &mut ScanBuffer, outcome: &mut Outcome) {
-    let opened = match inputs::open_regular(path) {
+    scan_opened(tools, inputs::open_regular(path), buffer, outcome);
+}
+
+/// Reads, scans and inspects one file as it was opened.
+fn scan_opened(
+    tools: &Tools,
+    opened: io::Result<Option<Opened>>,
+    buffer: &mut ScanBuffer,
+    outcome: &mut Outcome,
+) {
+    let opened = match opened {
         Ok(Some(opened)) => opened,
         Ok(None) => {
             outcome.error = Some("changed into a special file during the audit; not read".into());
