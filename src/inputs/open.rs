@@ -6,12 +6,11 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io;
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{FileType, Mode, OFlags};
 
 use super::io_message;
 
@@ -59,31 +58,34 @@ pub struct Opened {
     /// The size at open time: nothing past it is read, so a growing file cannot stall us.
     pub size: u64,
     pub executable: bool,
-    /// The modification time at open time.
-    modified: Option<SystemTime>,
+    /// The modification and change times at open time (seconds, nanoseconds): the change
+    /// time moves on every write even where the modification time is put back.
+    times: [(i64, u64); 2],
 }
 
 impl Opened {
     /// A file just opened, if it is still a regular file.
     fn from(file: File) -> io::Result<Option<Opened>> {
-        let meta = file.metadata()?;
-        Ok(meta.is_file().then(|| Opened {
-            size: meta.len(),
-            executable: meta.permissions().mode() & 0o100 != 0,
-            modified: meta.modified().ok(),
-            file,
-        }))
+        let stat = rustix::fs::fstat(&file)?;
+        Ok(
+            (FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile).then(|| Opened {
+                size: stat.st_size as u64,
+                executable: stat.st_mode & 0o100 != 0,
+                times: times(&stat),
+                file,
+            }),
+        )
     }
 
     /// Fails unless `read` bytes were read and the file is still as it was when opened: what
     /// was scanned is then exactly the file, not a mix of two versions of it.
     pub fn unchanged(&self, read: u64) -> Result<(), String> {
-        let now = self.file.metadata().map_err(|e| io_message(&e))?;
+        let now = rustix::fs::fstat(&self.file).map_err(|e| io_message(&e.into()))?;
         let changed = if read < self.size {
             format!("it shrank from {} to {read} bytes", self.size)
-        } else if now.len() != self.size {
-            format!("its size went from {} to {} bytes", self.size, now.len())
-        } else if now.modified().ok() != self.modified {
+        } else if now.st_size as u64 != self.size {
+            format!("its size went from {} to {} bytes", self.size, now.st_size)
+        } else if times(&now) != self.times {
             "it was modified".to_string()
         } else {
             return Ok(());
@@ -92,6 +94,13 @@ impl Opened {
             "changed while it was read ({changed}); audit a finished build"
         ))
     }
+}
+
+fn times(stat: &rustix::fs::Stat) -> [(i64, u64); 2] {
+    [
+        (stat.st_mtime, stat.st_mtime_nsec),
+        (stat.st_ctime, stat.st_ctime_nsec),
+    ]
 }
 
 /// Opens a regular file for reading without following a symlink or blocking on a FIFO;

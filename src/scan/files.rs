@@ -286,64 +286,60 @@ pub struct Records {
 }
 
 impl Records {
-    /// The records of `outcomes`, each list in path order.
+    /// The records of `outcomes`, each list in path order (one pass: a tree of many files
+    /// has many outcomes).
     pub fn of(targets: &[Target], outcomes: &[Outcome]) -> Records {
-        let target = |o: &Outcome| targets[o.target].given.clone();
-        let mut errors: Vec<AuditError> = outcomes
-            .iter()
-            .filter_map(|o| {
-                Some(AuditError {
-                    message: o.error.clone()?,
+        let mut records = Records {
+            errors: Vec::new(),
+            skipped: Vec::new(),
+            binaries: Vec::new(),
+            unparseable: Vec::new(),
+            files_scanned: 0,
+            bytes_scanned: 0,
+        };
+        for o in outcomes {
+            records.files_scanned += u64::from(o.read);
+            records.bytes_scanned += o.bytes;
+            let target = || targets[o.target].given.clone();
+            if let Some(message) = &o.error {
+                records.errors.push(AuditError {
+                    message: message.clone(),
                     path: targets[o.target].path_of(&o.rel),
-                    target: target(o),
+                    target: target(),
                     file: o.rel.clone(),
-                })
-            })
-            .collect();
-        errors.sort();
-        let mut skipped: Vec<Skipped> = outcomes
-            .iter()
-            .filter_map(|o| {
-                Some(Skipped {
-                    kind: o.skipped?,
+                });
+            }
+            if let Some(kind) = o.skipped {
+                records.skipped.push(Skipped {
+                    kind,
                     path: targets[o.target].path_of(&o.rel),
-                    target: target(o),
+                    target: target(),
                     file: o.rel.clone(),
-                })
-            })
-            .collect();
-        skipped.sort();
-        let mut binaries: Vec<Binary> = outcomes
-            .iter()
-            .filter_map(|o| {
-                Some(Binary {
-                    target: target(o),
+                });
+            }
+            if let Some(facts) = &o.elf {
+                records.binaries.push(Binary {
+                    target: target(),
                     file: o.rel.clone(),
-                    facts: o.elf.as_deref()?.clone(),
+                    facts: facts.as_ref().clone(),
                     libraries: o.libraries.clone(),
-                })
-            })
-            .collect();
-        binaries.sort_by(|a, b| (&a.target, &a.file).cmp(&(&b.target, &b.file)));
-        let mut unparseable: Vec<Unparseable> = outcomes
-            .iter()
-            .filter_map(|o| {
-                Some(Unparseable {
-                    target: target(o),
+                });
+            }
+            if let Some(reason) = &o.unparseable {
+                records.unparseable.push(Unparseable {
+                    target: target(),
                     file: o.rel.clone(),
-                    reason: o.unparseable.clone()?,
-                })
-            })
-            .collect();
-        unparseable.sort();
-        Records {
-            errors,
-            skipped,
-            binaries,
-            unparseable,
-            files_scanned: outcomes.iter().filter(|o| o.read).count() as u64,
-            bytes_scanned: outcomes.iter().map(|o| o.bytes).sum(),
+                    reason: reason.clone(),
+                });
+            }
         }
+        records.errors.sort();
+        records.skipped.sort();
+        records
+            .binaries
+            .sort_by(|a, b| (&a.target, &a.file).cmp(&(&b.target, &b.file)));
+        records.unparseable.sort();
+        records
     }
 }
 
@@ -387,7 +383,7 @@ pub fn scan_all(tools: &Tools, targets: &[Target]) -> Vec<Outcome> {
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Workers finish in any order: the stages after see the entries in path order, always.
-    outcomes.sort_unstable_by(|a, b| (a.target, &a.rel).cmp(&(b.target, &b.rel)));
+    outcomes.par_sort_unstable_by(|a, b| (a.target, &a.rel).cmp(&(b.target, &b.rel)));
     outcomes
 }
 
