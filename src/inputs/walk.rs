@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, CWD};
 
 use super::{special_kind, unreadable, Entry, EntryKind, FileRef, Target, SWAPPED};
-use crate::escape::{escape_bytes, escape_path};
+use crate::escape::{escape_path, push_escaped};
 
 /// Levels below a target whose directories the walk keeps open.
 const FD_LEVELS: usize = 32;
@@ -146,10 +146,12 @@ impl Walking<'_> {
 
     /// One entry of this directory, as a walk entry (and walked, if it is a directory).
     fn entry(&self, name: OsString, kind: Option<FileType>) {
-        let rel = match self.rel.is_empty() {
-            true => escape_bytes(name.as_bytes()),
-            false => format!("{}/{}", self.rel, escape_bytes(name.as_bytes())),
-        };
+        let mut rel = String::with_capacity(self.rel.len() + 1 + name.len());
+        if !self.rel.is_empty() {
+            rel.push_str(&self.rel);
+            rel.push('/');
+        }
+        push_escaped(&mut rel, name.as_bytes());
         let depth = self.depth + 1;
         let kind = match kind {
             Some(kind) => Ok(kind),
@@ -195,22 +197,22 @@ impl Walking<'_> {
             }),
             Ok(other) => EntryKind::Special(special_kind(other)),
         };
+        let below = child.map(|fd| Walking {
+            target: self.target,
+            fd,
+            path: Arc::new(self.path.join(&name)),
+            rel: rel.clone(),
+            depth,
+            max_depth: self.max_depth,
+            visit: self.visit,
+        });
         (self.visit)(Entry {
             target: self.target,
-            rel: rel.clone(),
-            name: Some(name.clone()),
+            rel,
+            name: Some(name),
             kind,
         });
-        if let Some(fd) = child {
-            let below = Walking {
-                target: self.target,
-                fd,
-                path: Arc::new(self.path.join(&name)),
-                rel,
-                depth,
-                max_depth: self.max_depth,
-                visit: self.visit,
-            };
+        if let Some(below) = below {
             below.walk();
         }
     }
