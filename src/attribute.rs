@@ -57,12 +57,20 @@ pub fn live(gathered: &[Gathered]) -> Vec<(usize, &str)> {
 pub fn file_index(targets: &[Target], outcomes: &[Outcome]) -> FileIndex {
     outcomes
         .iter()
-        .filter(|o| o.read && (o.found.iter().next().is_some() || !o.name_hits.is_empty()))
+        .filter(|o| {
+            let details = o.details();
+            o.read && (details.found.iter().next().is_some() || !details.name_hits.is_empty())
+        })
         .map(|o| {
+            let details = o.details();
             let facts = FileFacts {
                 kind: o.file_kind,
-                libraries: o.libraries.iter().map(|l| l.library.clone()).collect(),
-                strings: o.rule_strings.clone(),
+                libraries: details
+                    .libraries
+                    .iter()
+                    .map(|l| l.library.clone())
+                    .collect(),
+                strings: details.rule_strings.clone(),
             };
             ((targets[o.target].given.clone(), o.rel.clone()), facts)
         })
@@ -88,10 +96,11 @@ pub type OwnPath<'a> = &'a dyn Fn(&Outcome, &str) -> bool;
 pub fn gather(targets: &[Target], outcomes: &[Outcome], own: OwnPath) -> Vec<Gathered> {
     let mut by_path: BTreeMap<(Kind, String, bool), Gathered> = BTreeMap::new();
     for outcome in outcomes {
-        for (rule, key, hits, more) in outcome.found.iter() {
+        let details = outcome.details();
+        for (rule, key, hits, more) in details.found.iter() {
             let is_own = own(outcome, key.get(..HASH_LEN).unwrap_or(key));
             for hit in hits {
-                let place = outcome.places.get(&hit.offset).cloned().unwrap_or_default();
+                let place = details.places.get(&hit.offset).cloned().unwrap_or_default();
                 // A path in the interpreter or search path is a fault of its own.
                 let rule = if place.dynamic.is_some() && rule == Kind::StoreReference {
                     Kind::DynamicLinkage
@@ -125,7 +134,7 @@ pub fn gather(targets: &[Target], outcomes: &[Outcome], own: OwnPath) -> Vec<Gat
                     .or_default() += more;
             }
         }
-        for hit in &outcome.name_hits {
+        for hit in &details.name_hits {
             let key = hit.reference_key();
             let is_own = own(outcome, &hit.hash);
             let gathered = slot(

@@ -182,9 +182,13 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
     // Every limit reached, by the paths that reached it.
     let limit_hits = scanned
         .iter()
+        .filter(|o| !o.details().limits.is_empty())
         .flat_map(|o| {
             let path = targets[o.target].path_of(&o.rel);
-            o.limits.iter().map(move |&limit| (limit, path.clone()))
+            o.details()
+                .limits
+                .iter()
+                .map(move |&limit| (limit, path.clone()))
         })
         .chain(
             linkage

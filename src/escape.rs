@@ -11,6 +11,22 @@ use std::path::Path;
 /// Escapes a byte string for display on one line.
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
+    push_escaped(&mut out, bytes);
+    out
+}
+
+/// Appends `bytes` to `out`, escaped as [`escape_bytes`] does.
+pub fn push_escaped(out: &mut String, bytes: &[u8]) {
+    // Most names are plain printable ASCII: nothing to escape, nothing to decode.
+    if bytes
+        .iter()
+        .all(|&b| (b' '..=b'~').contains(&b) && b != b'\\')
+    {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            out.push_str(text);
+            return;
+        }
+    }
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
@@ -29,7 +45,6 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
             out.push_str(&format!("\\x{b:02x}"));
         }
     }
-    out
 }
 
 /// Escapes a path for display.

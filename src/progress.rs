@@ -68,12 +68,18 @@ impl Progress {
 
     /// Counts `bytes` more as scanned (as they are read, so that one large file moves it).
     pub fn add(&self, bytes: u64) {
+        if !self.enabled {
+            return;
+        }
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.show_if_worth_it();
     }
 
     /// One more file is done.
     pub fn file_done(&self) {
+        if !self.enabled {
+            return;
+        }
         self.bar.inc(1);
         self.show_if_worth_it();
     }

@@ -388,11 +388,12 @@ impl References {
         let mut references = References::default();
         for outcome in facts.outcomes {
             let owner = owners.of(&outcome.rel);
-            let found = outcome
+            let details = outcome.details();
+            let found = details
                 .found
                 .iter()
                 .map(|(_, key, hits, _)| (key, hits.first().map_or("", |hit| hit.name.as_str())));
-            let named = outcome
+            let named = details
                 .name_hits
                 .iter()
                 .map(|hit| (hit.hash.as_str(), hit.name.as_str()));

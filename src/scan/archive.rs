@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use super::files::{conclude, member_sink, record_symlink, Outcome, Tools};
+use super::files::{conclude, member_sink, record_symlink, Details, Outcome, Tools};
 use crate::archive::{self, Archive, FileMember, Format, Member, MemberKind};
 use crate::closure::nar_size::{entry_bytes, NarNode};
 use crate::escape::escape_bytes;
@@ -230,6 +230,8 @@ pub fn scan(
     let mut outcomes = visitor.outcomes;
     let linked = link_outcomes(tools, opened.index, &naming, &outcomes, hard_links);
     outcomes.extend(linked);
+    // In path order, as the entries of a directory reach the stages after the scan.
+    outcomes.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
     Ok(ArchiveScan {
         outcomes,
         nar_size: summary.nar_size,
@@ -251,7 +253,7 @@ impl Visitor<'_> {
     /// One member: its name, and what it is.
     fn member(&mut self, member: Member<'_>) -> anyhow::Result<()> {
         let is_directory = matches!(member.kind, MemberKind::Directory);
-        let mut outcome = self.outcome_of(member.path, !is_directory);
+        let (mut outcome, mut details) = self.outcome_of(member.path, !is_directory);
         let name_len = outcome_name_len(member.path);
         match member.kind {
             MemberKind::Directory => {
@@ -265,33 +267,31 @@ impl Visitor<'_> {
                     },
                 ));
                 // Data, never followed: only what it says is looked at.
-                record_symlink(self.tools, target, &mut outcome);
+                record_symlink(self.tools, target, &outcome.rel, &mut details);
             }
-            MemberKind::Special => outcome.skipped = Some("special file"),
+            MemberKind::Special => details.skipped = Some("special file"),
             MemberKind::HardLink { .. } => unreachable!("hard links are linked after the visit"),
             MemberKind::File(file) => {
-                return self.file(file, outcome, member.path);
+                return self.file(file, outcome, details, member.path);
             }
         }
-        self.done(outcome);
+        self.done(outcome, details);
         Ok(())
     }
 
-    fn outcome_of(&self, path: &[u8], named_as_file: bool) -> Outcome {
-        let mut outcome = Outcome {
-            target: self.index,
-            rel: self.naming.rel(path, named_as_file),
-            ..Outcome::default()
-        };
+    fn outcome_of(&self, path: &[u8], named_as_file: bool) -> (Outcome, Details) {
+        let outcome = Outcome::new(self.index, self.naming.rel(path, named_as_file));
+        let mut details = Details::default();
         // Nix scans a NAR, names included: a name that carries a store hash is a reference.
         if let Some(name) = last_name(path).filter(|_| !self.naming.is_store_path(path)) {
-            outcome.name_hits = self.tools.scanner.scan_bytes(name);
+            details.name_hits = self.tools.scanner.scan_bytes(name);
         }
-        outcome
+        (outcome, details)
     }
 
-    fn done(&mut self, mut outcome: Outcome) {
-        outcome.limits.extend(outcome.found.limits_reached());
+    fn done(&mut self, mut outcome: Outcome, mut details: Details) {
+        details.limits.extend(details.found.limits_reached());
+        outcome.keep(details);
         self.outcomes.push(outcome);
     }
 
@@ -301,6 +301,7 @@ impl Visitor<'_> {
         &mut self,
         mut file: FileMember<'_>,
         mut outcome: Outcome,
+        mut details: Details,
         path: &[u8],
     ) -> anyhow::Result<()> {
         outcome.executable = file.executable;
@@ -317,13 +318,13 @@ impl Visitor<'_> {
                 name_len: outcome_name_len(path),
                 virtual_path: self.naming.virtual_path(path),
             };
-            let outcome = held.scan(self.tools, outcome);
-            self.done(outcome);
+            held.scan(self.tools, &mut outcome, &mut details);
+            self.done(outcome, details);
             return Ok(());
         }
         if format != FileFormat::Other {
             // Past the limit a binary is only byte-scanned: its structure is never read.
-            outcome.limits.push(Limit::MaxElfSize);
+            details.limits.push(Limit::MaxElfSize);
         }
         let mut sink = member_sink(self.tools, None);
         let reader = (&head[..head_len]).chain(&mut file.contents);
@@ -332,7 +333,7 @@ impl Visitor<'_> {
                 .scanner
                 .scan_stream(reader, 0, 0..u64::MAX, &mut self.buffer, &mut sink)?;
         outcome.read = true;
-        conclude(self.tools, sink, &&[][..], &mut outcome);
+        conclude(self.tools, sink, &&[][..], &mut outcome, &mut details);
         outcome.nar_bytes = Some(entry_bytes(
             outcome_name_len(path),
             NarNode::Regular {
@@ -341,7 +342,7 @@ impl Visitor<'_> {
             },
         ));
         self.tools.progress.file_done();
-        self.done(outcome);
+        self.done(outcome, details);
         Ok(())
     }
 }
@@ -356,7 +357,7 @@ struct Held {
 
 impl Held {
     /// Scans and (for ELF or `ar`) inspects the bytes, as a file on disk would be.
-    fn scan(self, tools: &Tools, mut outcome: Outcome) -> Outcome {
+    fn scan(self, tools: &Tools, outcome: &mut Outcome, details: &mut Details) {
         let source: &[u8] = &self.bytes;
         let len = source.len() as u64;
         let parsed = (self.format != FileFormat::Other)
@@ -364,7 +365,7 @@ impl Held {
         let mut sink = member_sink(tools, parsed);
         outcome.bytes = tools.scanner.scan_held(source, &mut sink);
         outcome.read = true;
-        conclude(tools, sink, &source, &mut outcome);
+        conclude(tools, sink, &source, outcome, details);
         outcome.nar_bytes = Some(entry_bytes(
             self.name_len,
             NarNode::Regular {
@@ -373,9 +374,8 @@ impl Held {
             },
         ));
         // Kept where linkage needs it: the path the dynamic loader would see.
-        outcome.path = outcome.elf.is_some().then_some(self.virtual_path);
+        details.path = details.elf.is_some().then_some(self.virtual_path);
         tools.progress.file_done();
-        outcome
     }
 }
 
@@ -393,26 +393,29 @@ fn link_outcomes(
         .into_iter()
         .map(|(path, target)| {
             let rel = naming.rel(&path, true);
-            let mut outcome = match by_rel.get(naming.rel(&target, true).as_str()) {
-                Some(&linked) => Outcome {
-                    rel,
-                    name_hits: Vec::new(),
-                    path: linked.path.as_ref().map(|_| naming.virtual_path(&path)),
-                    ..linked.clone()
-                },
-                None => Outcome {
-                    target: index,
-                    rel,
-                    error: Some(format!(
-                        "a hard link to {}, which the archive does not hold",
-                        escape_bytes(&target)
-                    )),
-                    ..Outcome::default()
-                },
+            let (mut outcome, mut details) = match by_rel.get(naming.rel(&target, true).as_str()) {
+                Some(&linked) => {
+                    let mut details = linked.details().clone();
+                    details.path = details.path.as_ref().map(|_| naming.virtual_path(&path));
+                    let mut outcome = linked.clone();
+                    outcome.rel = rel;
+                    (outcome, details)
+                }
+                None => {
+                    let details = Details {
+                        error: Some(format!(
+                            "a hard link to {}, which the archive does not hold",
+                            escape_bytes(&target)
+                        )),
+                        ..Details::default()
+                    };
+                    (Outcome::new(index, rel), details)
+                }
             };
-            if let Some(name) = last_name(&path).filter(|_| !naming.is_store_path(&path)) {
-                outcome.name_hits = tools.scanner.scan_bytes(name);
-            }
+            details.name_hits = match last_name(&path).filter(|_| !naming.is_store_path(&path)) {
+                Some(name) => tools.scanner.scan_bytes(name),
+                None => Vec::new(),
+            };
             outcome.nar_bytes = outcome.read.then(|| {
                 entry_bytes(
                     outcome_name_len(&path),
@@ -422,6 +425,7 @@ fn link_outcomes(
                     },
                 )
             });
+            outcome.keep(details);
             outcome
         })
         .collect()

@@ -61,6 +61,7 @@ pub fn analyse(
     let executables: Vec<usize> = (0..outcomes.len())
         .filter(|&i| {
             outcomes[i]
+                .details()
                 .elf
                 .as_ref()
                 .is_some_and(|e| e.kind.is_executable())
@@ -72,7 +73,7 @@ pub fn analyse(
         let target = &targets[outcome.target];
         let location =
             Location::whole_file(&target.given, &outcome.rel, target.path_of(&outcome.rel));
-        if let (true, Some(facts)) = (expect_static, &outcome.elf) {
+        if let (true, Some(facts)) = (expect_static, &outcome.details().elf) {
             if facts.interpreter.is_some() || !facts.needed.is_empty() {
                 findings.push(Finding::from(NotStatic {
                     rule: catalogue.get(Kind::NotStatic),
@@ -193,7 +194,8 @@ impl<'a> Resolver<'a> {
         let mut by_path = HashMap::new();
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, outcome) in outcomes.iter().enumerate() {
-            let (Some(path), Some(elf)) = (&outcome.path, &outcome.elf) else {
+            let details = outcome.details();
+            let (Some(path), Some(elf)) = (&details.path, &details.elf) else {
                 continue;
             };
             by_path.insert(path.as_path(), i);
@@ -221,14 +223,22 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// The path the loader opened an object by.
+    fn path_of<'b>(&'b self, object: &'b Object) -> Option<&'b Path> {
+        match object {
+            Object::InTree(i) => self.outcomes.get(*i)?.details().path.as_deref(),
+            Object::OnDisk(path) => Some(path),
+            Object::Unresolved(_) => None,
+        }
+    }
+
     /// Where the loader would find `name` for `requester`.
     fn resolve(&mut self, name: &str, requester: &Object) -> Object {
         if let Some(outcome) = self.outcome(requester) {
-            let facts = outcome.elf.as_ref();
-            let origin = outcome
-                .path
-                .as_ref()
-                .and_then(|p| p.parent())
+            let facts = outcome.details().elf.as_ref();
+            let origin = self
+                .path_of(requester)
+                .and_then(Path::parent)
                 .map(Path::to_path_buf);
             let dirs: Vec<String> = facts
                 .map(|f| {
@@ -271,18 +281,9 @@ impl<'a> Resolver<'a> {
 
     fn read_outside(&mut self, path: PathBuf) -> Object {
         if !self.outside.contains_key(&path) {
-            let mut outcome = Outcome {
-                rel: path.to_string_lossy().into_owned(),
-                ..Outcome::default()
-            };
+            let rel = path.to_string_lossy().into_owned();
             let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            scan::scan_file(
-                self.tools,
-                &canonical,
-                &mut ScanBuffer::default(),
-                &mut outcome,
-            );
-            outcome.path = Some(path.clone());
+            let outcome = scan::scan_file(self.tools, rel, &canonical, &mut ScanBuffer::default());
             self.outside.insert(path.clone(), outcome);
         }
         Object::OnDisk(path)
@@ -298,6 +299,7 @@ impl<'a> Resolver<'a> {
         // The names objects were loaded under: the loader opens no name twice.
         let mut loaded: HashMap<String, Object> = HashMap::new();
         if let Some(soname) = self.outcomes[exe]
+            .details()
             .elf
             .as_ref()
             .and_then(|e| e.soname.clone())
@@ -317,12 +319,12 @@ impl<'a> Resolver<'a> {
             };
             let outcome = self.outcome(&object);
             let needed = outcome
-                .and_then(|o| o.elf.as_ref())
+                .and_then(|o| o.details().elf.as_ref())
                 .map(|e| e.needed.clone())
                 .unwrap_or_default();
             // Its names: its soname, and the name it was needed by.
             let own_names: Vec<String> = outcome
-                .and_then(|o| o.elf.as_ref())
+                .and_then(|o| o.details().elf.as_ref())
                 .and_then(|e| e.soname.clone())
                 .into_iter()
                 .chain(chain.last().cloned())
@@ -358,7 +360,10 @@ impl<'a> Resolver<'a> {
                     }
                 }
             }
-            for identity in outcome.map(|o| o.libraries.clone()).unwrap_or_default() {
+            for identity in outcome
+                .map(|o| o.details().libraries.clone())
+                .unwrap_or_default()
+            {
                 let Some(part) = self
                     .tools
                     .signatures
@@ -402,7 +407,7 @@ impl<'a> Resolver<'a> {
                 }
                 if let Some(soname) = self
                     .outcome(&next)
-                    .and_then(|o| o.elf.as_ref())
+                    .and_then(|o| o.details().elf.as_ref())
                     .and_then(|e| e.soname.clone())
                 {
                     loaded.entry(soname).or_insert_with(|| next.clone());
