@@ -3,7 +3,7 @@
 //! This module owns what counts as an input: a top-level path (a file, a directory, or a
 //! symlink to either, such as `result`) is followed; inside a tree nothing is followed, a
 //! symlink is an entry of its own, and FIFOs, sockets and devices are listed as skipped,
-//! never opened. [`walk`] lists the trees in parallel, each directory opened relative to its
+//! never opened. [`walk`](fn@walk) lists the trees in parallel, each directory opened relative to its
 //! parent's descriptor; [`open`] opens files for reading, safely (`O_NOFOLLOW | O_NONBLOCK`,
 //! checked again with `fstat`), so a file swapped for a FIFO or a symlink during the walk
 //! cannot hang or mislead the audit. It does not read file contents.
