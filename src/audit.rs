@@ -196,13 +196,17 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
                 .into_iter()
                 .map(|exe| (Limit::MaxImageObjects, exe)),
         );
+    let limits = Reached::collect(&config.limits, limit_hits);
     let records = Records::of(&targets, &scanned);
+    // Freeing an outcome per entry of a large tree takes milliseconds nobody need wait for
+    // (where no thread can be started, they are freed here).
+    let _ = std::thread::Builder::new().spawn(move || drop(scanned));
     Ok(Report::new(Parts {
         targets: targets.iter().map(|t| t.given.clone()).collect(),
         target_derivers: derivers_of(&targets, sizes.graph()),
         findings,
         errors: records.errors,
-        limits: Reached::collect(&config.limits, limit_hits),
+        limits,
         skipped: records.skipped,
         binaries: records.binaries,
         unparseable: records.unparseable,

@@ -38,6 +38,9 @@ fn envelope(report: &Report) -> Envelope<'_> {
 
 /// Writes the report as pretty-printed JSON followed by a newline.
 pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &envelope(report)).map_err(io::Error::from)?;
-    writeln!(out)
+    // Serialised into memory first: serde_json writes in pieces of a few bytes, each of
+    // which would be a call through `dyn Write`.
+    let mut json = serde_json::to_vec_pretty(&envelope(report)).map_err(io::Error::from)?;
+    json.push(b'\n');
+    out.write_all(&json)
 }
