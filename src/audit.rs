@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use anyhow::Result;
+use rayon::prelude::*;
 
 use crate::attribute::{self, Attribution, Gathered};
 use crate::checks::{baseline, linkage, policy};
@@ -126,8 +127,8 @@ pub fn check(config: &CheckConfig, progress: &Progress) -> Result<Report> {
         store_dir,
     };
     let mut findings: Vec<Finding> = gathered
-        .into_iter()
-        .flat_map(|g| attribute::findings_of(g, &with))
+        .into_par_iter()
+        .flat_map_iter(|g| attribute::findings_of(g, &with))
         .collect();
     match &sizes {
         Sizes::Closure { graph, costs, .. } => {

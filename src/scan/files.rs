@@ -436,7 +436,8 @@ pub fn scanned_nar_bytes(targets: &[Target], outcomes: &[Outcome]) -> Vec<Option
         .collect()
 }
 
-/// Walks every target and scans what it finds.
+/// Walks every target and scans what it finds: first the outcomes with details, in path
+/// order (by target, then relative path), then those without, in no order.
 pub fn scan_all(tools: &Tools, targets: &[Target]) -> Vec<Outcome> {
     // One vector that grows in place, rather than rayon's collect, which holds every
     // outcome twice while it joins the workers' lists: a tree of many files peaks lower.
@@ -462,9 +463,25 @@ pub fn scan_all(tools: &Tools, targets: &[Target]) -> Vec<Outcome> {
     let mut outcomes = outcomes
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    // Workers finish in any order: the stages after see the entries in path order, always.
-    outcomes.par_sort_unstable_by(|a, b| (a.target, &a.rel).cmp(&(b.target, &b.rel)));
+    // Workers finish in any order. Only the entries with details are put in path order: the
+    // others count only by their sizes, and a tree's many plain files need no sorting.
+    let with_details = partition_details_first(&mut outcomes);
+    outcomes[..with_details]
+        .par_sort_unstable_by(|a, b| (a.target, &a.rel).cmp(&(b.target, &b.rel)));
     outcomes
+}
+
+/// Moves the outcomes that have details before those that have none, and says how many
+/// have them.
+fn partition_details_first(outcomes: &mut [Outcome]) -> usize {
+    let mut with_details = 0;
+    for i in 0..outcomes.len() {
+        if outcomes[i].details.is_some() {
+            outcomes.swap(with_details, i);
+            with_details += 1;
+        }
+    }
+    with_details
 }
 
 thread_local! {
