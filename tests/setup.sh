@@ -30,5 +30,8 @@ pip download --no-deps --only-binary :all: --platform manylinux2014_x86_64 \
 echo "977646e05232579d2e7b9c59e21dbe5261f403a88417f6a6512e70d3f8a046be  tests/cache/pypi/$wheel" |
     sha256sum -c -
 # The reference tools tests/formats.rs compares with: Microsoft's SARIF Multitool and GitHub's
-# @actions/core (node and npm come with the machine).
+# @actions/core, installed by npm. Debian's nodejs comes without npm (a package of its own);
+# NodeSource's nodejs, which some machines have instead, carries npm and conflicts with
+# Debian's npm package: so npm is installed only where there is none.
+command -v npm >/dev/null || apt-get install -y --no-upgrade npm
 npm ci --prefix tests/validators --no-audit --no-fund
