@@ -1,7 +1,9 @@
 //! Baselines: today's findings recorded, so that a later audit fails only on new ones.
 //!
 //! An entry names a finding by what survives a rebuild: the rule, the package and output it
-//! is about (not the hash, not the version), and the file it sits in, relative to the target.
+//! is about (not the hash, not the version), and the file it sits in, relative to the target,
+//! with every store path in that file's path named without its hash and version (an image's
+//! members sit under `nix/store/<hash>-<name>/`, and a rebuild changes both).
 //! Findings that match an entry are kept in the report but lowered to `info`; entries that
 //! match nothing are listed as stale, so the baseline shrinks as faults are fixed.
 
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escape::escape_controls;
 use crate::model::{Applied, BaselineEntry, Finding, Severity};
+use crate::store_path::{StorePath, HASH_LEN};
 
 /// The schema id every baseline file starts with.
 pub const SCHEMA: &str = "stowaway.baseline/1";
@@ -44,9 +47,35 @@ fn entries_of(finding: &Finding) -> BTreeSet<BaselineEntry> {
             rule: finding.rule.clone(),
             subject: subject.clone(),
             output: output.clone(),
-            file: l.file.clone(),
+            file: rebuilt_file(&l.file),
         })
         .collect()
+}
+
+/// `file` as a rebuild leaves it: each component that is a store path's base name loses its
+/// hash and version, so `nix/store/<hash>-demo-1.0/bin/app` is `nix/store/*-demo/bin/app`
+/// and `<hash>-openssl-static-x86_64-unknown-linux-musl-3.0.12-etc` is
+/// `*-openssl-static-x86_64-unknown-linux-musl-etc`.
+fn rebuilt_file(file: &str) -> String {
+    let rebuilt = |component: &str| {
+        let store_path = component
+            .split_at_checked(HASH_LEN)
+            .and_then(|(hash, rest)| StorePath::new(hash, rest.strip_prefix('-')?).ok());
+        let Some(store_path) = store_path else {
+            return component.to_string();
+        };
+        let name = store_path.package();
+        let mut stable = format!("*-{}", name.package);
+        if name.is_static {
+            stable.push_str("-static");
+        }
+        for part in name.platform.iter().chain(&name.output) {
+            stable.push('-');
+            stable.push_str(part);
+        }
+        stable
+    };
+    file.split('/').map(rebuilt).collect::<Vec<_>>().join("/")
 }
 
 /// Writes the baseline of every finding that is not already `info`.
@@ -124,6 +153,31 @@ pub fn apply(entries: &[BaselineEntry], findings: &mut [Finding]) -> Applied {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_under_a_store_path_is_named_without_its_hash_and_version() {
+        let hash = "0a1b2c3d4f5g6h7i8j9k0l1m2n3p4q5r";
+        assert_eq!(
+            rebuilt_file(&format!("nix/store/{hash}-demo-1.0/bin/app")),
+            "nix/store/*-demo/bin/app"
+        );
+        assert_eq!(
+            rebuilt_file(&format!(
+                "nix/store/{hash}-openssl-static-x86_64-unknown-linux-musl-3.0.12-etc/ssl"
+            )),
+            "nix/store/*-openssl-static-x86_64-unknown-linux-musl-etc/ssl"
+        );
+        assert_eq!(rebuilt_file(&format!("{hash}-tool")), "*-tool");
+        // Not a store path's base name: kept as it is.
+        for file in [
+            "bin/app",
+            "lib/libz.so.1.2.13",
+            "share/0a1b2c3d-x",
+            "bin/a\\x0ab",
+        ] {
+            assert_eq!(rebuilt_file(file), file);
+        }
+    }
 
     #[test]
     fn entries_are_read_with_control_characters_escaped_and_escapes_kept() {

@@ -805,3 +805,61 @@ fn a_gibibyte_archive_is_audited_in_bounded_memory() {
         );
     }
 }
+
+#[test]
+fn a_baseline_of_an_image_still_matches_the_image_rebuilt() {
+    // Two builds of one image, as GNU tar packs them: the program's store path has another
+    // hash and version in the second, and still names the same bash.
+    let dir = tempfile::tempdir().unwrap();
+    let bash = "/nix/store/xq8kqrprgkvh8g5z4gdn4pczlskxdiqz-bash-5.2/bin/bash";
+    let builds = [
+        ("0a1b2c3d4f5g6h7i8j9k0l1m2n3p4q5r", "1.0"),
+        ("9z8y7x6w5v4s3r2q1p0n9m8l7k6j5i4h", "1.1"),
+    ];
+    let images: Vec<PathBuf> = builds
+        .iter()
+        .enumerate()
+        .map(|(n, (hash, version))| {
+            let root = dir.path().join(format!("root-{n}"));
+            let bin = root.join(format!("nix/store/{hash}-demo-{version}/bin"));
+            std::fs::create_dir_all(&bin).unwrap();
+            std::fs::write(bin.join("app"), format!("#!/bin/sh\nexec {bash} \"$@\"\n")).unwrap();
+            let image = dir.path().join(format!("image-{n}.tar"));
+            common::run(
+                Command::new("tar")
+                    .arg("-C")
+                    .arg(&root)
+                    .arg("-cf")
+                    .arg(&image)
+                    .arg("nix"),
+            );
+            image
+        })
+        .collect();
+    let baseline = dir.path().join("baseline.json");
+    let first = util::run(
+        stowaway()
+            .arg("check")
+            .arg(&images[0])
+            .arg("--write-baseline")
+            .arg(&baseline),
+    );
+    assert_eq!(first.code, 1, "{}", first.stdout);
+    let entries = util::read_json(&baseline)["entries"].clone();
+    assert_eq!(
+        entries[0]["file"], "nix/store/*-demo/bin/app",
+        "{entries:#}"
+    );
+    let rebuilt = util::run(
+        stowaway()
+            .arg("check")
+            .arg(&images[1])
+            .arg("--baseline")
+            .arg(&baseline)
+            .args(["--format", "json"]),
+    );
+    assert_eq!(rebuilt.code, 0, "{}", rebuilt.stdout);
+    let applied = &rebuilt.json()["baseline"];
+    assert_eq!(applied["matched"], 1, "{applied:#}");
+    assert_eq!(applied["stale"], serde_json::json!([]), "{applied:#}");
+}
