@@ -1,6 +1,7 @@
 //! GitHub Actions workflow commands: one annotation per finding (`::error`, `::warning`,
-//! `::notice`) on the file and line it is about, one per unreadable file, then the totals as
-//! plain log lines.
+//! `::notice`) on the file and line it is about, one per unreadable file; for an audited
+//! archive, notices of what it holds, its dead weight and the paths it lacks; then the totals
+//! as plain log lines.
 //!
 //! Values are escaped exactly as GitHub's own toolkit escapes them (`@actions/core`,
 //! `command.ts`: `%`, `\r` and `\n` in messages; also `:` and `,` in properties), so no file
@@ -9,9 +10,10 @@
 
 use std::io::{self, Write};
 
-use crate::model::{Finding, Report, Severity};
+use crate::model::{Finding, ImageSection, Report, Severity};
 use crate::report::human::write_totals;
-use crate::report::subject;
+use crate::report::{image, subject};
+use crate::units::human_bytes;
 
 /// Writes the annotations and the totals.
 pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
@@ -50,7 +52,39 @@ pub fn write(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             )
         )?;
     }
+    if let Some(section) = &report.image {
+        write_image(out, section)?;
+    }
     write_totals(out, report, false)
+}
+
+/// Notices of an audited archive: what it holds, each store path nothing leads to, and each
+/// one it references but lacks.
+fn write_image(out: &mut dyn Write, section: &ImageSection) -> io::Result<()> {
+    let title = format!("{}: {}", image::title(section), image::holdings(section));
+    writeln!(
+        out,
+        "{}",
+        command("notice", &[("title", "stowaway: archive")], &title)
+    )?;
+    for path in section.paths.iter().filter(|p| !p.reached) {
+        let mut message = format!(
+            "{} ({}) is dead weight: no root of the archive leads to it",
+            path.store_path,
+            human_bytes(path.nar_bytes)
+        );
+        if path.chain.len() > 1 {
+            message.push_str(&format!(" ({})", image::why(path)));
+        }
+        let properties = [("title", "stowaway: dead weight")];
+        writeln!(out, "{}", command("notice", &properties, &message))?;
+    }
+    for absent in &section.absent {
+        let message = format!("{absent} is referenced, but not in the archive");
+        let properties = [("title", "stowaway: absent")];
+        writeln!(out, "{}", command("notice", &properties, &message))?;
+    }
+    Ok(())
 }
 
 /// The annotation of one finding: its rule and subject as the title, its first place as the

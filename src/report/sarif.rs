@@ -4,8 +4,9 @@
 //! text, default level), one result per finding at its first location (the others are
 //! `relatedLocations`), each with its file as a URI and its byte region and line. A partial
 //! audit says so in `invocations` (`executionSuccessful: false`, one notification per
-//! unreadable file). Checked against Microsoft's SARIF Multitool, including its GitHub rules,
-//! in `tests/formats.rs`.
+//! unreadable file). The run's properties carry the verdict, the summary and, for an audited
+//! archive, its `image` section. Checked against Microsoft's SARIF Multitool, including its
+//! GitHub rules, in `tests/formats.rs`.
 //!
 //! File names arrive escaped ([`crate::escape`]); a URI carries the original bytes,
 //! percent-encoded, so it stays exact for any name.
@@ -60,15 +61,25 @@ pub fn write(out: &mut dyn Write, report: &Report, rules: &[&RuleText]) -> io::R
             }),
             invocations: [invocation(report)],
             results,
-            properties: json!({
-                "verdict": report.verdict,
-                "complete": report.complete,
-                "summary": report.summary,
-            }),
+            properties: properties(report),
         }],
     };
     serde_json::to_writer_pretty(&mut *out, &log).map_err(io::Error::from)?;
     writeln!(out)
+}
+
+/// The run's own properties: the verdict, the summary and, for an audited archive, its
+/// `image` section as the JSON report has it.
+fn properties(report: &Report) -> Value {
+    let mut properties = json!({
+        "verdict": report.verdict,
+        "complete": report.complete,
+        "summary": report.summary,
+    });
+    if let Some(image) = &report.image {
+        properties["image"] = json!(image);
+    }
+    properties
 }
 
 /// A rule as a `reportingDescriptor`.

@@ -641,6 +641,44 @@ fn every_store_path_in_an_image_has_its_chain_and_unreferenced_ones_are_dead_wei
         .stdout
         .contains("| Store path | Size | Saves | Why it is there |"));
     assert!(markdown.stdout.contains("(dead weight)"));
+
+    // And in the CI formats: SARIF carries the section whole, GitHub notices name the dead
+    // weight and what the archive lacks.
+    let sarif = util::run(
+        stowaway()
+            .arg("check")
+            .arg(&images.forms[1].1)
+            .args(["--format", "sarif"]),
+    );
+    assert_eq!(
+        sarif.json()["runs"][0]["properties"]["image"],
+        report["image"]
+    );
+    let github = util::run(
+        stowaway()
+            .arg("check")
+            .arg(&images.forms[1].1)
+            .args(["--format", "github"]),
+    );
+    let notices = |title: &str| -> Vec<&str> {
+        let lead = format!("::notice title=stowaway%3A {title}::");
+        github
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(lead.as_str()))
+            .collect()
+    };
+    let archive = notices("archive");
+    assert_eq!(archive.len(), 1, "{}", github.stdout);
+    assert!(archive[0].contains("(docker-archive, gzip; 2 layers; tagged"));
+    let dead = notices("dead weight");
+    assert_eq!(dead.len(), 1, "{}", github.stdout);
+    assert!(dead[0].starts_with(&format!("{} (", built()["hello-static"])));
+    assert!(dead[0].ends_with(" is dead weight: no root of the archive leads to it"));
+    assert_eq!(
+        notices("absent").len(),
+        report["image"]["absent"].as_array().unwrap().len()
+    );
 }
 
 #[test]
