@@ -614,12 +614,9 @@ fn every_store_path_in_an_image_has_its_chain_and_unreferenced_ones_are_dead_wei
     );
 
     // The same in the human and Markdown reports.
-    let human = util::run(
-        stowaway()
-            .arg("check")
-            .arg(&images.forms[1].1)
-            .args(["--color", "never"]),
-    );
+    let report_as =
+        |args: [&str; 2]| util::run(stowaway().arg("check").arg(&images.forms[1].1).args(args));
+    let human = report_as(["--color", "never"]);
     assert!(
         human
             .stdout
@@ -631,12 +628,7 @@ fn every_store_path_in_an_image_has_its_chain_and_unreferenced_ones_are_dead_wei
         .stdout
         .contains("entrypoint: diamond-1.0 → solo-0.3 (bin/diamond) → deep-2.0 (lib/libsolo.so)"));
     assert!(human.stdout.contains("dead weight"));
-    let markdown = util::run(
-        stowaway()
-            .arg("check")
-            .arg(&images.forms[1].1)
-            .args(["--format", "markdown"]),
-    );
+    let markdown = report_as(["--format", "markdown"]);
     assert!(markdown
         .stdout
         .contains("| Store path | Size | Saves | Why it is there |"));
@@ -644,22 +636,12 @@ fn every_store_path_in_an_image_has_its_chain_and_unreferenced_ones_are_dead_wei
 
     // And in the CI formats: SARIF carries the section whole, GitHub notices name the dead
     // weight and what the archive lacks.
-    let sarif = util::run(
-        stowaway()
-            .arg("check")
-            .arg(&images.forms[1].1)
-            .args(["--format", "sarif"]),
-    );
+    let sarif = report_as(["--format", "sarif"]);
     assert_eq!(
         sarif.json()["runs"][0]["properties"]["image"],
         report["image"]
     );
-    let github = util::run(
-        stowaway()
-            .arg("check")
-            .arg(&images.forms[1].1)
-            .args(["--format", "github"]),
-    );
+    let github = report_as(["--format", "github"]);
     let notices = |title: &str| -> Vec<&str> {
         let lead = format!("::notice title=stowaway%3A {title}::");
         github
