@@ -27,12 +27,13 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::io::{self, Read};
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::bytes::read_full;
 use super::files::{conclude, member_sink, record_symlink, Details, Outcome, Tools};
 use crate::archive::{self, Archive, FileMember, Format, Member, MemberKind};
 use crate::closure::nar_size::{entry_bytes, NarNode};
@@ -306,7 +307,7 @@ impl Visitor<'_> {
     ) -> anyhow::Result<()> {
         outcome.executable = file.executable;
         let mut head = [0u8; 8];
-        let head_len = read_up_to(&mut file.contents, &mut head)?;
+        let head_len = read_full(&mut file.contents, &mut head)?;
         let format = sniff(&head[..head_len]);
         if format != FileFormat::Other && file.size <= self.tools.limits.max_elf_size {
             let mut bytes = Vec::with_capacity(usize::try_from(file.size).unwrap_or(0));
@@ -438,18 +439,4 @@ fn last_name(path: &[u8]) -> Option<&[u8]> {
 
 fn outcome_name_len(path: &[u8]) -> Option<u64> {
     last_name(path).map(|n| n.len() as u64)
-}
-
-/// Reads until `buf` is full or the reader ends.
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
