@@ -33,18 +33,7 @@ const ATTRIBUTES: [&str; 10] = [
 /// Builds [`ATTRIBUTES`] once; attribute → store path.
 fn built() -> &'static BTreeMap<&'static str, String> {
     static PATHS: OnceLock<BTreeMap<&'static str, String>> = OnceLock::new();
-    PATHS.get_or_init(|| {
-        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nix/fixtures.nix");
-        let mut command = nix("nix-build");
-        command.arg(&file).arg("--no-out-link");
-        for attribute in ATTRIBUTES {
-            command.args(["-A", attribute]);
-        }
-        let stdout = String::from_utf8(common::run(&mut command)).unwrap();
-        let paths: Vec<String> = stdout.lines().map(str::to_string).collect();
-        assert_eq!(paths.len(), ATTRIBUTES.len(), "{paths:?}");
-        ATTRIBUTES.into_iter().zip(paths).collect()
-    })
+    PATHS.get_or_init(|| common::build_fixtures(&ATTRIBUTES))
 }
 
 /// `nix path-info --json --closure-size` of each path: (narSize, closureSize).

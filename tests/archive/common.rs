@@ -1,10 +1,10 @@
-//! Helpers: run a tool, build the Nix fixtures, walk a tree on disk, and collect what a
+//! Helpers: run a tool, build the Nix fixtures, write scratch files, walk a tree on disk, and collect what a
 //! visit hands over, in the same shape, so the two compare with `assert_eq!`.
 
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -59,18 +59,41 @@ pub const ATTRIBUTES: [&str; 5] = ["app-static", "script", "links", "zlib", "bas
 /// Builds [`ATTRIBUTES`] once per run; attribute → store path.
 pub fn store_paths() -> &'static BTreeMap<&'static str, String> {
     static PATHS: OnceLock<BTreeMap<&'static str, String>> = OnceLock::new();
-    PATHS.get_or_init(|| {
-        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nix/fixtures.nix");
-        let mut command = nix("nix-build");
-        command.arg(&file).arg("--no-out-link");
-        for attribute in ATTRIBUTES {
-            command.args(["-A", attribute]);
-        }
-        let stdout = String::from_utf8(run(&mut command)).unwrap();
-        let paths: Vec<String> = stdout.lines().map(str::to_string).collect();
-        assert_eq!(paths.len(), ATTRIBUTES.len(), "{paths:?}");
-        ATTRIBUTES.into_iter().zip(paths).collect()
-    })
+    PATHS.get_or_init(|| build_fixtures(&ATTRIBUTES))
+}
+
+/// Builds the given attributes of fixtures/nix/fixtures.nix; attribute → store path.
+pub fn build_fixtures(attributes: &[&'static str]) -> BTreeMap<&'static str, String> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nix/fixtures.nix");
+    let mut command = nix("nix-build");
+    command.arg(&file).arg("--no-out-link");
+    for attribute in attributes {
+        command.args(["-A", attribute]);
+    }
+    let stdout = String::from_utf8(run(&mut command)).unwrap();
+    let paths: Vec<String> = stdout.lines().map(str::to_string).collect();
+    assert_eq!(paths.len(), attributes.len(), "{paths:?}");
+    attributes.iter().copied().zip(paths).collect()
+}
+
+/// A temporary directory to write archives into.
+pub struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch(tempfile::tempdir().unwrap())
+    }
+
+    /// Where `name` is (or will be) in it.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
 }
 
 /// `nix path-info --json`'s narSize of a store path.

@@ -2,26 +2,12 @@
 //! naming what and where, or (for names that can be made safe, and symlinks, which are
 //! data) visited safely. None may panic, hang or touch anything outside the archive.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use stowaway::archive::{self, ErrorKind, Limits, MemberKind};
 
 use super::common::*;
-
-struct Scratch(tempfile::TempDir);
-
-impl Scratch {
-    fn new() -> Scratch {
-        Scratch(tempfile::tempdir().unwrap())
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.0.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-}
 
 /// The error of opening and visiting `path` (reading every member to the end).
 fn error_of(path: &Path, limits: &Limits) -> archive::Error {
@@ -260,7 +246,7 @@ fn decompression_bombs_stop_at_the_bound() {
     let mut header = nar(tokens(&[b"(", b"type", b"regular", b"contents"]));
     header.extend((1u64 << 30).to_le_bytes());
     let head = scratch.write("head", &header);
-    let bomb = scratch.0.path().join("bomb.nar.zst");
+    let bomb = scratch.path("bomb.nar.zst");
     run(Command::new("bash").arg("-c").arg(format!(
         "(cat {}; head -c 1073741824 /dev/zero) | zstd -q -19 -o {}",
         head.display(),
@@ -341,7 +327,7 @@ fn broken_images_are_refused_with_the_layer() {
     );
 
     // OCI layouts: a digest that would climb out of blobs/, and a symlinked blob.
-    let layout = scratch.0.path().join("layout");
+    let layout = scratch.path("layout");
     std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
     std::fs::write(
         layout.join("oci-layout"),

@@ -7,25 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::common::{
-    self, nar, nar_directory, nar_file, nix, tar_header, tar_member, tar_of, token, tokens,
+    self, nar, nar_directory, nar_file, nix, tar_header, tar_member, tar_of, token, tokens, Scratch,
 };
 use crate::util::{assert_one_line_error, check_json, findings, Run};
 
 const ETC: &str = "/nix/store/7xc4vz98chy1iyybyvmv302kr91n2y6a-openssl-3.0.12-etc";
-
-struct Scratch(tempfile::TempDir);
-
-impl Scratch {
-    fn new() -> Scratch {
-        Scratch(tempfile::tempdir().unwrap())
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.0.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-}
 
 fn audit(path: &Path) -> Run {
     check_json(&[path.to_str().unwrap()])
@@ -58,7 +44,7 @@ fn a_decompression_bomb_stops_at_the_bound() {
     let mut header = nar(tokens(&[b"(", b"type", b"regular", b"contents"]));
     header.extend((1u64 << 30).to_le_bytes());
     let head = scratch.write("head", &header);
-    let bomb = scratch.0.path().join("bomb.nar.zst");
+    let bomb = scratch.path("bomb.nar.zst");
     common::run(Command::new("bash").arg("-c").arg(format!(
         "(cat {}; head -c 1073741824 /dev/zero) | zstd -q -19 -o {}",
         head.display(),
@@ -233,7 +219,7 @@ fn a_compressed_file_that_is_no_archive_is_refused_never_passed() {
 #[test]
 fn only_a_target_is_opened_as_an_archive() {
     let scratch = Scratch::new();
-    let out = scratch.0.path().join("out");
+    let out = scratch.path("out");
     std::fs::create_dir_all(&out).unwrap();
     // A corrupt .tar.gz inside an output is a file like any other.
     std::fs::write(out.join("broken.tar.gz"), b"\x1f\x8b\x08\0 not really gzip").unwrap();
