@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use super::common::{self, nix};
+use super::common::{self, compress, nix};
 use crate::util::{self, check_json, findings, stowaway};
 
 /// The fixtures of fixtures/nix/fixtures.nix these tests archive.
@@ -121,13 +121,6 @@ fn binaries(report: &Value) -> Vec<Value> {
             b
         })
         .collect()
-}
-
-fn compress(tool: &str, extension: &str, file: &Path) -> PathBuf {
-    common::run(Command::new(tool).args(["-k", "-f", "-q"]).arg(file));
-    let mut name = file.as_os_str().to_owned();
-    name.push(format!(".{extension}"));
-    name.into()
 }
 
 #[test]

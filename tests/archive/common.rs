@@ -76,6 +76,15 @@ pub fn build_fixtures(attributes: &[&'static str]) -> BTreeMap<&'static str, Str
     attributes.iter().copied().zip(paths).collect()
 }
 
+/// Compresses `file` with the real `tool` (xz, zstd, gzip, bzip2), keeping it; the
+/// compressed file, named with `extension`.
+pub fn compress(tool: &str, extension: &str, file: &Path) -> PathBuf {
+    run(Command::new(tool).args(["-k", "-f", "-q"]).arg(file));
+    let mut name = file.as_os_str().to_owned();
+    name.push(format!(".{extension}"));
+    name.into()
+}
+
 /// A temporary directory to write archives into.
 pub struct Scratch(tempfile::TempDir);
 

@@ -18,14 +18,6 @@ const COMPRESSORS: [(&str, &str, Compression); 4] = [
     ("/usr/bin/gzip", "gz", Compression::Gzip),
 ];
 
-/// Compresses `file` with `tool`, keeping it; the compressed file's path.
-fn compress(tool: &str, extension: &str, file: &Path) -> std::path::PathBuf {
-    run(Command::new(tool).args(["-k", "-f", "-q"]).arg(file));
-    let mut name = file.as_os_str().to_owned();
-    name.push(format!(".{extension}"));
-    name.into()
-}
-
 /// The NAR node sizes of what a visit saw (the root is the empty path).
 fn nar_size_of(visited: &Visited) -> u64 {
     visited

@@ -3,11 +3,12 @@
 //! deadline in `util::run`); names that can be made safe are, and symlinks are data that
 //! nothing follows.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use super::common::{
-    self, nar, nar_directory, nar_file, nix, tar_header, tar_member, tar_of, token, tokens, Scratch,
+    self, compress, nar, nar_directory, nar_file, nix, tar_header, tar_member, tar_of, token,
+    tokens, Scratch,
 };
 use crate::util::{assert_one_line_error, check_json, findings, Run};
 
@@ -28,13 +29,6 @@ fn refused(path: &Path, needle: &str) {
         run.stderr
     );
     assert!(run.stdout.is_empty(), "{}", run.stdout);
-}
-
-fn compress(tool: &str, extension: &str, file: &Path) -> PathBuf {
-    common::run(Command::new(tool).args(["-k", "-f", "-q"]).arg(file));
-    let mut name = file.as_os_str().to_owned();
-    name.push(format!(".{extension}"));
-    name.into()
 }
 
 #[test]
