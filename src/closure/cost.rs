@@ -300,6 +300,22 @@ mod tests {
         }
     }
 
+    /// Cycles, shared subgraphs, an edge into the middle of a chain.
+    fn tangled() -> ClosureGraph {
+        graph(&[
+            ('a', 1, &['b', 'c']),
+            ('b', 2, &['d']),
+            ('c', 4, &['d', 'f']),
+            ('d', 8, &['g', 'b']),
+            ('f', 16, &['g']),
+            ('g', 32, &['h']),
+            ('h', 64, &['g']),
+            ('i', 128, &['h', 'j']),
+            ('j', 256, &[]),
+            ('k', 512, &['a']),
+        ])
+    }
+
     /// The definition, by brute force: the closure minus the closure with the edge cut.
     fn brute_force(g: &ClosureGraph, root: &Root, edge: &str) -> u64 {
         let whole = closure_without(g, root, &HashSet::new()).expect("known");
@@ -344,19 +360,7 @@ mod tests {
 
     #[test]
     fn dominators_agree_with_brute_force_on_tangled_graphs() {
-        // Cycles, shared subgraphs, an edge into the middle of a chain.
-        let g = graph(&[
-            ('a', 1, &['b', 'c']),
-            ('b', 2, &['d']),
-            ('c', 4, &['d', 'f']),
-            ('d', 8, &['g', 'b']),
-            ('f', 16, &['g']),
-            ('g', 32, &['h']),
-            ('h', 64, &['g']),
-            ('i', 128, &['h', 'j']),
-            ('j', 256, &[]),
-            ('k', 512, &['a']),
-        ]);
+        let g = tangled();
         let r = root(3, &['a', 'i', 'd', 'k']);
         let costs = costs(&g, &r);
         for edge in &r.edges {
@@ -371,18 +375,7 @@ mod tests {
 
     #[test]
     fn each_path_dominates_what_removing_it_would_lose() {
-        let g = graph(&[
-            ('a', 1, &['b', 'c']),
-            ('b', 2, &['d']),
-            ('c', 4, &['d', 'f']),
-            ('d', 8, &['g', 'b']),
-            ('f', 16, &['g']),
-            ('g', 32, &['h']),
-            ('h', 64, &['g']),
-            ('i', 128, &['h', 'j']),
-            ('j', 256, &[]),
-            ('k', 512, &['a']),
-        ]);
+        let g = tangled();
         let r = root(3, &['a', 'i', 'k']);
         let whole = costs(&g, &r).closure_bytes.expect("known");
         let dominated = dominated(&g, &r).expect("whole");
