@@ -36,11 +36,11 @@ while [[ $# -gt 0 ]]; do
         --fresh) FRESH=1; shift ;;
         --counts) COUNTS=${2:?}; shift 2 ;;
         --sizes-mib) SIZES=${2:?}; shift 2 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) usage; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive integer"
+check_runs
 
 need rg "apt install ripgrep"
 need python3 "apt install python3"

@@ -3,6 +3,8 @@
 # After `source bench/lib.sh`:
 #   BENCH, ROOT, WORK     this directory, the repository, bench/work (git-ignored)
 #   die MSG               prints "SCRIPT: MSG" and exits 1
+#   usage                 prints the script's header comment (its --help)
+#   check_runs            dies unless $RUNS is a positive integer
 #   need CMD HINT...      records a missing command; `need_done` dies listing them all
 #   build_stowaway        cargo build --release, copied to $WORK/stowaway (so that a build by
 #                         someone else in the shared target directory cannot swap it mid-run);
@@ -23,6 +25,8 @@ SCRIPT=$(basename "$0")
 mkdir -p "$WORK"
 
 die() { echo "$SCRIPT: $*" >&2; exit 1; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+check_runs() { [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "--runs wants a positive integer, not '$RUNS'"; }
 
 MISSING=()
 need() {

@@ -36,7 +36,7 @@ while [[ $# -gt 0 ]]; do
         --runs) RUNS=${2:?}; shift 2 ;;
         --mib) MIB=${2:?}; shift 2 ;;
         --candidates) CANDIDATES=${2:?}; shift 2 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) usage; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done

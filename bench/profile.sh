@@ -34,7 +34,7 @@ while [[ $# -gt 0 ]]; do
         --tree) TREE=${2:?}; shift 2 ;;
         --threads) THREADS=${2:?}; shift 2 ;;
         --freq) FREQ=${2:?}; shift 2 ;;
-        -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) usage; exit 0 ;;
         -*) die "unknown argument: $1 (see --help)" ;;
         *) BINS+=("$(realpath "$1")"); shift ;;
     esac
